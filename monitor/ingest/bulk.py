@@ -1,0 +1,131 @@
+"""Bulk writes of big batches: staging tables filled by each dialect's fast lane.
+
+Row-by-row Core inserts reach ~180k rows/s on SQLite and far less on PostgreSQL (see
+shared/notes/library-facts.md §7). Callers put a batch into a temporary *staging*
+table (:func:`staged`) and then do the set work (dedup, inserts, rollups) in SQL, so
+the database's C code does it rather than Python; only this module knows the dialect.
+
+- SQLite: a plain ``executemany`` of tuples (~2 µs a row), taking the caller's
+  ``turn`` first. ``executemany`` releases the GIL around every row's step and takes
+  it back after: beside a busy Python thread each row then waits for a GIL switch,
+  100x slower in all. The read-ahead thread holds the same ``turn`` while it runs
+  Python code (see :func:`in_turns`), so it waits, GIL released, meanwhile. (The
+  alternative, one JSON parameter expanded by ``json_each``, needs no turn but costs
+  3-5 µs a row in the writer's thread, the bottleneck.)
+- PostgreSQL: ``COPY ... FROM STDIN`` on the psycopg connection under SQLAlchemy's
+  (so in the caller's transaction). No ``ANALYZE`` (a tenth of the write time): the
+  planner estimates a never-analysed table's rows from its current size.
+- Any other dialect: a plain ``executemany``.
+
+:func:`write_transaction` and :func:`checkpoint` move SQLite's WAL checkpoints off the
+writing thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+Row = Sequence[Any]
+ColumnSpec = tuple[str, str]
+"""A staging column: name and SQL type (a type name both SQLite and PostgreSQL accept)."""
+
+T = TypeVar("T")
+Turn = AbstractContextManager[Any]
+"""Held while a thread runs a stretch of Python code that must not compete for the GIL."""
+_SQLITE_AUTOCHECKPOINT = 1000  # SQLite's default, in pages
+
+
+@contextmanager
+def staged(
+    conn: Connection,
+    name: str,
+    columns: Sequence[ColumnSpec],
+    rows: Sequence[Row],
+    turn: Turn | None = None,
+) -> Iterator[str]:
+    """A temporary table ``name`` without keys or indexes holding ``rows``; yields its
+    quoted name and drops it afterwards.
+
+    Rows are tuples in ``columns`` order. Made and dropped in the caller's transaction:
+    a temporary table belongs to one pooled connection, so none may outlive its batch
+    (a rollback drops it too).
+    """
+    table = quoted(conn, name)
+    spec = ", ".join(f"{quoted(conn, c)} {kind}" for c, kind in columns)
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({spec})")
+    if rows:
+        with turn or nullcontext():
+            _fill(conn, table, [c for c, _ in columns], rows)
+    yield table
+    conn.exec_driver_sql(f"DROP TABLE {table}")
+
+
+def _fill(conn: Connection, table: str, names: list[str], rows: Sequence[Row]) -> None:
+    columns = ", ".join(quoted(conn, n) for n in names)
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" if dialect == "sqlite" else "%s" for _ in names)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))
+
+
+def in_turns(items: Sequence[T], turn: threading.Lock, size: int = 1000) -> Iterator[T]:
+    """Yield ``items`` holding ``turn`` for each stretch of ``size``: the consumer's
+    loop runs with the lock held, and lets a waiting writer in between stretches."""
+    for start in range(0, len(items), size):
+        with turn:
+            yield from items[start : start + size]
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a big write, whose commit leaves the WAL checkpoint to others.
+
+    On SQLite a commit normally also checkpoints: copies the pages it wrote from the
+    write-ahead log into the database file, about a third of a batch's write time. Here
+    that is left to :func:`checkpoint`, which another thread calls while this one goes
+    on with the next batch (and this one, now and then, to empty the log). Other
+    dialects: a plain ``engine.begin()``.
+    """
+    with engine.connect() as conn:
+        # Pragmas go to the sqlite3 connection itself, outside SQLAlchemy's transaction.
+        driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if driver is not None:
+            driver.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if driver is not None:  # the pooled connection goes back as it came
+                driver.execute(f"PRAGMA wal_autocheckpoint={_SQLITE_AUTOCHECKPOINT}")
+
+
+def checkpoint(engine: Engine, *, truncate: bool = False) -> None:
+    """SQLite: copy committed pages from the write-ahead log into the database file.
+
+    By default PASSIVE: it never waits for, nor blocks, readers or the writer; what
+    it cannot copy now is copied next time. Passive checkpoints running beside the
+    writer never let the log start over, so the writer must call this now and then
+    with ``truncate`` (waits for readers, then empties the log) to keep it bounded.
+    Nothing to do on other dialects.
+    """
+    if engine.dialect.name == "sqlite":
+        mode = "TRUNCATE" if truncate else "PASSIVE"
+        with engine.connect() as conn:
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA wal_checkpoint({mode})"
+            )
+
+
+def quoted(conn: Connection, name: str) -> str:
+    """``name`` quoted as an identifier where the dialect needs it."""
+    return conn.dialect.identifier_preparer.quote(name)
