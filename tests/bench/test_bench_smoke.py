@@ -16,8 +16,6 @@ from types import ModuleType
 
 import pytest
 
-pytest.importorskip("duckdb", reason="the bench extra (pip install -e '.[bench]') is needed")
-
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
