@@ -24,7 +24,7 @@ from monitor.clock import Clock
 from monitor.config import IngestSettings
 from monitor.errors import InputFileError
 from monitor.ingest.bulk import checkpoint, in_turns, write_transaction
-from monitor.ingest.event_writes import EventRow, NumberRow, store_events
+from monitor.ingest.event_writes import store_events
 from monitor.ingest.progress import Progress, no_progress
 from monitor.ingest.report import (
     ImportReport,
@@ -33,7 +33,9 @@ from monitor.ingest.report import (
     record_rejects,
     start_import,
 )
+from monitor.ingest.rollups import EventRow, NumberRow, RollupDeltas
 from monitor.ingest.segment import Limits, Message, parse_line, reject_line
+from monitor.ingest.segment_fast import parse_usage_line
 from monitor.ingest.sources import LineBatch, open_source, read_ahead
 from monitor.ingest.stubs import ensure_accounts
 from monitor.store.schema import users
@@ -119,7 +121,9 @@ def parse_batch(
     for offset, raw in lines:
         if not raw or raw.isspace():
             continue
-        parsed = parse_line(raw, first + offset, limits)
+        parsed = parse_usage_line(raw, first + offset, limits) or parse_line(
+            raw, first + offset, limits
+        )
         if type(parsed) is Message:
             messages.append(parsed)
         else:
@@ -171,6 +175,8 @@ class PreparedBatch:
     """One per distinct messageId (the first in the file), with its account."""
     numbers: list[NumberRow] = field(default_factory=list)
     """The numeric rollup properties of the usage events in ``rows``."""
+    deltas: RollupDeltas = field(default_factory=RollupDeltas)
+    """What ``rows`` and ``numbers`` add to the rollups."""
     accounts: set[str] = field(default_factory=set)
     """The accounts of ``rows``."""
     people: list[Person] = field(default_factory=list)
@@ -201,7 +207,7 @@ class _Preparer:
         3. In file order: resolve each message's account (none: an ``unknown_account``
            reject) and keep the first of repeated messageIds.
         4. Collect the batch's accounts and the numeric properties of its usage
-           events, for the writer's stubs and ``property_daily``.
+           events, and count what the batch adds to the rollups (:class:`RollupDeltas`).
         """
         # The writer's commits leave their WAL checkpoint to this thread (SQLite only).
         checkpoint(self._engine)
@@ -212,6 +218,7 @@ class _Preparer:
         rows, numbers, people = out.rows, out.numbers, out.people
         seen: set[str] = set()  # bounded by the batch
         account_of = self._resolver.account_of
+        add, add_number = out.deltas.add, out.deltas.add_number
         for m in in_turns(messages, self._turn):
             account = account_of(m)
             if account is None:
@@ -222,12 +229,14 @@ class _Preparer:
                 continue
             seen.add(m.message_id)
             day = m.ts_ms // MS_PER_DAY
-            rows.append(
-                (m.message_id, account, m.user_id, m.type, m.name, m.ts_ms, day, m.properties)
-            )
+            row = (m.message_id, account, m.user_id, m.type, m.name, m.ts_ms, day, m.properties)
+            rows.append(row)
+            add(row)
             if m.numbers:  # only usage events carry numbers (see parse_message)
                 for prop, value in m.numbers:
-                    numbers.append((m.message_id, account, day, m.name, prop, value))
+                    number = (m.message_id, account, day, m.name, prop, value)
+                    numbers.append(number)
+                    add_number(number)
             elif m.type in _PEOPLE_TYPES:
                 people.append((m.message_id, m.user_id, account, m.email, m.role))
         rejects.sort(key=lambda r: r.line)
@@ -263,11 +272,15 @@ class _Writer:
         if self._batches % _WAL_RESET_EVERY == 0:
             checkpoint(self._engine, truncate=True)
         with write_transaction(self._engine) as conn:
-            record_rejects(conn, self._report, batch.rejects)
-            checked = self._ensure_accounts(conn, batch.accounts, now)
-            stored = store_events(conn, batch.rows, batch.numbers, self._turn)
+            # Python stretches hold the turn: beside the busy read-ahead thread each
+            # small statement would otherwise wait for a GIL switch (see bulk).
+            with self._turn:
+                record_rejects(conn, self._report, batch.rejects)
+                checked = self._ensure_accounts(conn, batch.accounts, now)
+            stored = store_events(conn, batch.rows, batch.numbers, batch.deltas, self._turn)
             people = [p for p in batch.people if p[0] not in stored] if stored else batch.people
-            _upsert_users(conn, people, now)
+            with self._turn:
+                _upsert_users(conn, people, now)
         self._known_accounts |= checked
         self._report.accepted += len(batch.rows) - len(stored)
         self._report.duplicate += batch.repeated + len(stored)

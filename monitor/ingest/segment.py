@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 
 from monitor.config import IngestSettings
 from monitor.ingest.report import RAW_KEEP_CHARS, Reject
@@ -31,6 +31,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _NO_NUMBERS: tuple[tuple[str, float], ...] = ()
 _EMPTY: dict[str, Any] = {}
+# One JSON implementation for the whole import, so the fast lane
+# (monitor.ingest.segment_fast) and this full path never disagree on what a line says.
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,9 @@ class Message:
     role: str | None = None
 
 
-class _Invalid(Exception):
+class InvalidMessage(ValueError):
+    """A decoded message breaks the Segment spec; ``code`` is the reject reason."""
+
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
         self.code = code
@@ -94,13 +100,10 @@ def parse_line(raw: bytes, line: int, limits: Limits) -> Message | Reject:
             f"The line is longer than {limits.max_payload_bytes:,} bytes (max_payload_bytes).",
         )
     try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        doc = _decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         return reject_line(
-            raw,
-            line,
-            "invalid_json",
-            f"The line is not valid JSON ({exc.msg} at character {exc.pos + 1}).",
+            raw, line, "invalid_json", f"The line is not valid JSON ({_json_problem(exc)})."
         )
     if type(doc) is not dict:
         return reject_line(
@@ -108,12 +111,12 @@ def parse_line(raw: bytes, line: int, limits: Limits) -> Message | Reject:
         )
     try:
         return parse_message(doc, line, limits)
-    except _Invalid as exc:
+    except InvalidMessage as exc:
         return reject_line(raw, line, exc.code, exc.reason)
 
 
 def parse_message(doc: dict[str, Any], line: int, limits: Limits) -> Message:
-    """Turn a decoded message into a :class:`Message`; raises ``_Invalid`` when it is bad.
+    """A decoded message as a :class:`Message`; raises :class:`InvalidMessage` if it is bad.
 
     Checks run in the order of the reason codes' documentation: type, messageId,
     timestamp, user, then the type-specific fields.
@@ -121,25 +124,25 @@ def parse_message(doc: dict[str, Any], line: int, limits: Limits) -> Message:
     kind = doc.get("type")
     if type(kind) is not str or kind not in TYPES:
         got = "no type" if kind is None else f"type {_brief(kind)}"
-        raise _Invalid(
+        raise InvalidMessage(
             "unknown_type", f"The message has {got}; expected track, page, identify or group."
         )
     message_id = _id(doc.get("messageId"), "messageId")
     if message_id is None:
-        raise _Invalid("missing_message_id", "The message has no messageId.")
+        raise InvalidMessage("missing_message_id", "The message has no messageId.")
     ts_ms = _timestamp_ms(doc, limits)
     user_id = _id(doc.get("userId"), "userId") or _id(doc.get("anonymousId"), "anonymousId")
     if user_id is None:
-        raise _Invalid("missing_user", "The message has neither a userId nor an anonymousId.")
+        raise InvalidMessage("missing_user", "The message has neither a userId nor an anonymousId.")
     context = _object(doc.get("context"), "context")
     group_id = _id(context.get("groupId"), "context.groupId")
 
     if kind == "track":
         name = doc.get("event")
         if name is None or name == "":
-            raise _Invalid("missing_event", "The track call has no event name.")
+            raise InvalidMessage("missing_event", "The track call has no event name.")
         if type(name) is not str or len(name) > MAX_ID_CHARS:
-            raise _Invalid(
+            raise InvalidMessage(
                 "invalid_field",
                 f"The event name must be a text of at most {MAX_ID_CHARS} characters.",
             )
@@ -161,7 +164,7 @@ def parse_message(doc: dict[str, Any], line: int, limits: Limits) -> Message:
     if kind == "group":
         group_id = _id(doc.get("groupId"), "groupId")
         if group_id is None:
-            raise _Invalid("invalid_field", "The group call has no groupId.")
+            raise InvalidMessage("invalid_field", "The group call has no groupId.")
         # A group call's traits describe the company, not the user: no email or role.
         return Message(line, message_id, kind, user_id, ts_ms, kind, group_id, _json(traits))
     return Message(
@@ -187,11 +190,11 @@ def page_name(path: object) -> str:
     if path is None:
         return "page:/"
     if type(path) is not str:
-        raise _Invalid("invalid_field", "The field properties.path must be a text.")
+        raise InvalidMessage("invalid_field", "The field properties.path must be a text.")
     segment = path.partition("?")[0].partition("#")[0].lstrip("/").partition("/")[0]
     name = "page:/" + segment
     if len(name) > MAX_ID_CHARS:
-        raise _Invalid(
+        raise InvalidMessage(
             "invalid_field", f"The first segment of properties.path exceeds {MAX_ID_CHARS} chars."
         )
     return name
@@ -204,20 +207,20 @@ def _timestamp_ms(doc: dict[str, Any], limits: Limits) -> int:
         field = "originalTimestamp"
         value = doc.get(field)
         if value is None:
-            raise _Invalid(
+            raise InvalidMessage(
                 "missing_timestamp", "The message has neither a timestamp nor an originalTimestamp."
             )
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise _Invalid(
+        raise InvalidMessage(
             "invalid_timestamp", f"The {field} {_brief(value)} is not an ISO-8601 date and time."
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # Segment stamps are UTC when no offset is given
     ts_ms: int = (moment - _EPOCH) // _MILLISECOND
     if ts_ms > limits.latest_ms:
-        raise _Invalid(
+        raise InvalidMessage(
             "future_timestamp",
             f"The {field} {_brief(value)} is more than {limits.skew_hours:g} hours in the future "
             "(max_future_skew_hours).",
@@ -229,7 +232,7 @@ def _id(value: object, field: str) -> str | None:
     """An identifier: a non-empty text (or an integer, which some SDKs send) of ≤ 200 chars."""
     if type(value) is str:
         if len(value) > MAX_ID_CHARS:
-            raise _Invalid(
+            raise InvalidMessage(
                 "invalid_field", f"The field {field} is longer than {MAX_ID_CHARS} characters."
             )
         return value or None
@@ -237,7 +240,7 @@ def _id(value: object, field: str) -> str | None:
         return None
     if type(value) is int:
         return str(value)
-    raise _Invalid(
+    raise InvalidMessage(
         "invalid_field", f"The field {field} must be a text, not a JSON {_json_kind(value)}."
     )
 
@@ -246,7 +249,7 @@ def _text(value: object, field: str, max_chars: int) -> str | None:
     if value is None or value == "":
         return None
     if type(value) is not str or len(value) > max_chars:
-        raise _Invalid(
+        raise InvalidMessage(
             "invalid_field", f"The field {field} must be a text of at most {max_chars} chars."
         )
     return value
@@ -257,13 +260,22 @@ def _object(value: object, field: str) -> dict[str, Any]:
         return value
     if value is None:
         return _EMPTY
-    raise _Invalid(
+    raise InvalidMessage(
         "invalid_field", f"The field {field} must be an object, not a JSON {_json_kind(value)}."
     )
 
 
 def _json(value: dict[str, Any]) -> str | None:
-    return orjson.dumps(value).decode() if value else None
+    return _encode(value).decode() if value else None
+
+
+def _json_problem(exc: Exception) -> str:
+    """What is wrong with a line msgspec cannot decode, in words."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not valid UTF-8"
+    if isinstance(exc, msgspec.ValidationError):  # the only one untyped decoding raises
+        return "a number is out of range"
+    return str(exc).removeprefix("JSON is malformed: ")
 
 
 def _numbers(props: dict[str, Any], names: tuple[str, ...]) -> tuple[tuple[str, float], ...]:

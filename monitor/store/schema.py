@@ -91,6 +91,8 @@ events = Table(
 
 # Rollup keys start with the day, like the events index: imports append to the end of
 # the B-trees instead of rewriting pages all over them, and metrics read day ranges.
+# On SQLite they are WITHOUT ROWID tables: the rows live in the key's B-tree, so an
+# upsert writes one B-tree instead of two and a day range is read from adjacent pages.
 event_daily = Table(
     "event_daily",
     metadata,
@@ -99,6 +101,7 @@ event_daily = Table(
     Column("name", String(200), nullable=False),
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("day", "account_id", "name"),
+    sqlite_with_rowid=False,
 )
 
 user_daily = Table(
@@ -109,6 +112,7 @@ user_daily = Table(
     Column("day", Integer, nullable=False),
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("day", "account_id", "user_id"),
+    sqlite_with_rowid=False,
 )
 
 property_daily = Table(
@@ -121,6 +125,7 @@ property_daily = Table(
     Column("total", Float, nullable=False),
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("day", "account_id", "name", "property"),
+    sqlite_with_rowid=False,
 )
 
 health_snapshots = Table(

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "account_id", "name", name=op.f("pk_event_daily")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "events",
@@ -126,6 +127,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "day", "account_id", "name", "property", name=op.f("pk_property_daily")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "user_daily",
@@ -134,6 +136,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Integer(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "account_id", "user_id", name=op.f("pk_user_daily")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "users",
