@@ -26,7 +26,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from sqlalchemy import Connection, Engine
@@ -36,17 +37,38 @@ ColumnSpec = tuple[str, str]
 """A staging column: name and SQL type (a type name both SQLite and PostgreSQL accept)."""
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Sequence[Any])
 _encode = msgspec.json.encode
 Turn = AbstractContextManager[Any]
 """Held while a thread runs a stretch of Python code that must not compete for the GIL."""
 _SQLITE_AUTOCHECKPOINT = 1000  # SQLite's default, in pages
 
 
+@dataclass(frozen=True, slots=True)
+class RowBlock(Generic[R]):
+    """Rows for :func:`insert_rows`, with their JSON form when the dialect needs one.
+
+    Made with :meth:`for_dialect` by whichever thread has time to spare: encoding is
+    the last Python work on the rows, and the writing thread is the import's bottleneck.
+    """
+
+    rows: Sequence[R]
+    json: bytes | None = None
+    """The rows as one JSON array of arrays, for SQLite's ``json_each``."""
+
+    @classmethod
+    def for_dialect(cls, dialect: str, rows: Sequence[R]) -> RowBlock[R]:
+        return cls(rows, _encode(rows) if dialect == "sqlite" and rows else None)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 def insert_rows(
     conn: Connection,
     target: str,
     columns: Sequence[ColumnSpec],
-    rows: Sequence[Row],
+    rows: RowBlock[Any] | Sequence[Row],
     tail: str = "",
     turn: Turn | None = None,
 ) -> int:
@@ -55,17 +77,20 @@ def insert_rows(
 
     ``target`` is a quoted table name; ``tail`` an ``ON CONFLICT`` clause or empty.
     """
-    if not rows:
+    block = rows if isinstance(rows, RowBlock) else RowBlock(rows)
+    if not block.rows:
         return 0
     names = ", ".join(quoted(conn, c) for c, _ in columns)
     if conn.dialect.name == "sqlite":
-        with turn or nullcontext():
-            doc = _encode(rows)
+        doc = block.json
+        if doc is None:
+            with turn or nullcontext():
+                doc = _encode(block.rows)
         source = f"SELECT {_json_values(len(columns))} FROM json_each(?)"
         # "WHERE true" keeps SQLite from reading ON CONFLICT as a join's ON.
         sql = f"INSERT INTO {target} ({names}) {source} WHERE true {tail}"
         return int(conn.exec_driver_sql(sql, (doc,)).rowcount)
-    with staged(conn, "csmon_stage_rows", columns, rows, turn) as stage:
+    with staged(conn, "csmon_stage_rows", columns, block.rows, turn) as stage:
         sql = f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} WHERE true {tail}"
         return int(conn.exec_driver_sql(sql).rowcount)
 

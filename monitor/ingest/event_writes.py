@@ -14,11 +14,20 @@ statement releases the GIL for its whole run, so the next batch is parsed meanwh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
-from monitor.ingest.bulk import ColumnSpec, Turn, insert_rows, quoted, staged
-from monitor.ingest.rollups import EventRow, NumberRow, RollupDeltas
+from monitor.ingest.bulk import ColumnSpec, RowBlock, Turn, insert_rows, quoted, staged
+from monitor.ingest.rollups import (
+    CountDelta,
+    EventRow,
+    NumberRow,
+    PropertyDelta,
+    RollupDeltas,
+)
 from monitor.store.schema import event_daily, events, property_daily, user_daily
 
 _EVENT_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -44,19 +53,54 @@ _PROPERTY_DELTAS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class EventBlocks:
+    """A batch's event rows and rollup deltas, ready for :func:`insert_rows`."""
+
+    events: RowBlock[EventRow]
+    event_daily: RowBlock[CountDelta]
+    user_daily: RowBlock[CountDelta]
+    property_daily: RowBlock[PropertyDelta]
+
+    @classmethod
+    def of(cls, dialect: str, rows: Sequence[EventRow], deltas: RollupDeltas) -> EventBlocks:
+        """Blocks for ``dialect`` of ``rows`` whose counts are ``deltas``."""
+        return cls(
+            RowBlock.for_dialect(dialect, rows),
+            *cls._deltas(dialect, deltas),
+        )
+
+    def without(self, dialect: str, numbers: Sequence[NumberRow], skip: set[str]) -> EventBlocks:
+        """These blocks with the deltas counted again, leaving out the messageIds in ``skip``."""
+        deltas = RollupDeltas.of(self.events.rows, numbers, skip=skip)
+        return EventBlocks(self.events, *self._deltas(dialect, deltas))
+
+    @staticmethod
+    def _deltas(
+        dialect: str, deltas: RollupDeltas
+    ) -> tuple[
+        RowBlock[CountDelta],
+        RowBlock[CountDelta],
+        RowBlock[PropertyDelta],
+    ]:
+        return (
+            RowBlock.for_dialect(dialect, deltas.event_rows()),
+            RowBlock.for_dialect(dialect, deltas.user_rows()),
+            RowBlock.for_dialect(dialect, deltas.property_rows()),
+        )
+
+
 def store_events(
     conn: Connection,
-    rows: Sequence[EventRow],
+    blocks: EventBlocks,
     numbers: Sequence[NumberRow],
-    deltas: RollupDeltas,
     turn: Turn | None = None,
 ) -> set[str]:
-    """Store the ``rows`` not stored yet and add them to the rollups; return the
+    """Store the event rows not stored yet and add them to the rollups; return the
     messageIds that were stored already (skipped, counted nowhere).
 
-    ``rows`` must have distinct messageIds, ``numbers`` belong to usage ``rows``,
-    and ``deltas`` must be their counts; ``turn`` is held while rows go to SQLite
-    (see :mod:`monitor.ingest.bulk`).
+    The rows must have distinct messageIds and ``numbers`` belong to usage rows;
+    ``turn`` is held for Python work on the rows (see :mod:`monitor.ingest.bulk`).
 
     1. Append the rows to ``events``, skipping messageIds stored already.
     2. If some were skipped: find them, and count the batch again without them.
@@ -64,18 +108,18 @@ def store_events(
     """
     target = quoted(conn, events.name)
     stored_before = _stored_before(conn, target)
-    if _append(conn, target, rows, turn) < len(rows):
-        stored = _skipped(conn, target, rows, stored_before, turn)
-        deltas = RollupDeltas.of(rows, numbers, skip=stored)
-    else:
-        stored = set()
-    _add(conn, event_daily.name, _EVENT_DELTAS, deltas.event_rows(), turn)
-    _add(conn, user_daily.name, _USER_DELTAS, deltas.user_rows(), turn)
-    _add(conn, property_daily.name, _PROPERTY_DELTAS, deltas.property_rows(), turn)
+    stored: set[str] = set()
+    if _append(conn, target, blocks.events, turn) < len(blocks.events):
+        stored = _skipped(conn, target, blocks.events.rows, stored_before, turn)
+        with turn or nullcontext():
+            blocks = blocks.without(conn.dialect.name, numbers, stored)
+    _add(conn, event_daily.name, _EVENT_DELTAS, blocks.event_daily, turn)
+    _add(conn, user_daily.name, _USER_DELTAS, blocks.user_daily, turn)
+    _add(conn, property_daily.name, _PROPERTY_DELTAS, blocks.property_daily, turn)
     return stored
 
 
-def _append(conn: Connection, target: str, rows: Sequence[EventRow], turn: Turn | None) -> int:
+def _append(conn: Connection, target: str, rows: RowBlock[EventRow], turn: Turn | None) -> int:
     """Insert the rows whose messageId is not stored yet; return how many went in."""
     skip = "ON CONFLICT (message_id) DO NOTHING"
     return insert_rows(conn, target, _EVENT_COLUMNS, rows, skip, turn)
@@ -110,7 +154,7 @@ def _add(
     conn: Connection,
     rollup: str,
     columns: Sequence[ColumnSpec],
-    deltas: Sequence[tuple[object, ...]],
+    deltas: RowBlock[Any],
     turn: Turn | None = None,
 ) -> None:
     """Add ``deltas`` (one per key; its measures last) to the stored measures of ``rollup``."""

@@ -14,7 +14,7 @@ import gc
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from monitor.clock import Clock
 from monitor.config import IngestSettings
 from monitor.errors import InputFileError
 from monitor.ingest.bulk import checkpoint, in_turns, write_transaction
-from monitor.ingest.event_writes import store_events
+from monitor.ingest.event_writes import EventBlocks, store_events
 from monitor.ingest.progress import Progress, no_progress
 from monitor.ingest.report import (
     ImportReport,
@@ -171,17 +171,16 @@ class PreparedBatch:
 
     consumed: int
     """File bytes read for this batch, for progress."""
-    rows: list[EventRow] = field(default_factory=list)
-    """One per distinct messageId (the first in the file), with its account."""
-    numbers: list[NumberRow] = field(default_factory=list)
-    """The numeric rollup properties of the usage events in ``rows``."""
-    deltas: RollupDeltas = field(default_factory=RollupDeltas)
-    """What ``rows`` and ``numbers`` add to the rollups."""
-    accounts: set[str] = field(default_factory=set)
-    """The accounts of ``rows``."""
-    people: list[Person] = field(default_factory=list)
-    rejects: list[Reject] = field(default_factory=list)
-    repeated: int = 0
+    blocks: EventBlocks
+    """The event rows, one per distinct messageId (the first in the file) with its
+    account, and what they add to the rollups, ready for the writer."""
+    numbers: list[NumberRow]
+    """The numeric rollup properties of the usage event rows."""
+    accounts: set[str]
+    """The accounts of the event rows."""
+    people: list[Person]
+    rejects: list[Reject]
+    repeated: int
     """Messages whose messageId already appeared earlier in the batch."""
 
 
@@ -214,18 +213,21 @@ class _Preparer:
         messages, rejects = parse_batch(batch, self._limits, self._turn)
         with self._engine.connect() as conn:
             self._resolver.prefetch(conn, messages)
-        out = PreparedBatch(batch.consumed, rejects=rejects)
-        rows, numbers, people = out.rows, out.numbers, out.people
+        rows: list[EventRow] = []
+        numbers: list[NumberRow] = []
+        people: list[Person] = []
+        repeated = 0
         seen: set[str] = set()  # bounded by the batch
         account_of = self._resolver.account_of
-        add, add_number = out.deltas.add, out.deltas.add_number
+        deltas = RollupDeltas()
+        add, add_number = deltas.add, deltas.add_number
         for m in in_turns(messages, self._turn):
             account = account_of(m)
             if account is None:
                 rejects.append(_unknown_account(m, batch))
                 continue
             if m.message_id in seen:
-                out.repeated += 1
+                repeated += 1
                 continue
             seen.add(m.message_id)
             day = m.ts_ms // MS_PER_DAY
@@ -240,8 +242,10 @@ class _Preparer:
             elif m.type in _PEOPLE_TYPES:
                 people.append((m.message_id, m.user_id, account, m.email, m.role))
         rejects.sort(key=lambda r: r.line)
-        out.accounts = {row[1] for row in rows}
-        return out
+        with self._turn:
+            blocks = EventBlocks.of(self._engine.dialect.name, rows, deltas)
+        accounts = {row[1] for row in rows}
+        return PreparedBatch(batch.consumed, blocks, numbers, accounts, people, rejects, repeated)
 
 
 class _Writer:
@@ -277,12 +281,12 @@ class _Writer:
             with self._turn:
                 record_rejects(conn, self._report, batch.rejects)
                 checked = self._ensure_accounts(conn, batch.accounts, now)
-            stored = store_events(conn, batch.rows, batch.numbers, batch.deltas, self._turn)
+            stored = store_events(conn, batch.blocks, batch.numbers, self._turn)
             people = [p for p in batch.people if p[0] not in stored] if stored else batch.people
             with self._turn:
                 _upsert_users(conn, people, now)
         self._known_accounts |= checked
-        self._report.accepted += len(batch.rows) - len(stored)
+        self._report.accepted += len(batch.blocks.events) - len(stored)
         self._report.duplicate += batch.repeated + len(stored)
 
     def _ensure_accounts(self, conn: Connection, account_ids: set[str], now: datetime) -> set[str]:

@@ -26,6 +26,11 @@ UserKey = tuple[int, str, str]
 PropertyKey = tuple[int, str, str, str]
 """``property_daily``'s key: day, account_id, event name, property."""
 
+CountDelta = tuple[int, str, str, int]
+"""A row to add to ``event_daily`` or ``user_daily``: its key, then the count."""
+PropertyDelta = tuple[int, str, str, str, int, float]
+"""A row to add to ``property_daily``: its key, then the count and the total."""
+
 _USAGE = frozenset(ROLLED_UP_TYPES)
 
 
@@ -71,11 +76,11 @@ class RollupDeltas:
                 deltas.add_number(number)
         return deltas
 
-    def event_rows(self) -> list[tuple[int, str, str, int]]:
+    def event_rows(self) -> list[CountDelta]:
         return [(*key, count) for key, count in self.events.items()]
 
-    def user_rows(self) -> list[tuple[int, str, str, int]]:
+    def user_rows(self) -> list[CountDelta]:
         return [(*key, count) for key, count in self.users.items()]
 
-    def property_rows(self) -> list[tuple[int, str, str, str, int, float]]:
+    def property_rows(self) -> list[PropertyDelta]:
         return [(*key, int(count), total) for key, (count, total) in self.properties.items()]
