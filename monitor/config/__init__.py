@@ -3,7 +3,8 @@
 Precedence, lowest to highest: built-in defaults < the TOML file < environment
 variables (prefix ``CSMON_``, sections joined by ``__``, e.g. ``CSMON_INGEST__BATCH_SIZE``)
 < options given on the command line. Unknown keys are errors: a typo must never be
-silently ignored. Secrets are :class:`~pydantic.SecretStr` and print as ``**********``.
+silently ignored. Secrets are :class:`~pydantic.SecretStr` and print as ``**********``;
+no error message shows them (:mod:`monitor.config.messages`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from monitor.config.base import Section
+from monitor.config.messages import (
+    ENV_PREFIX,
+    describe_env_json_error,
+    describe_errors,
+    key_error,
+    mask_url,
+    source_of,
+)
 from monitor.config.routing import (
     RECEIVER_FORMS,
     Receiver,
@@ -64,11 +74,12 @@ __all__ = [
     "SyncSettings",
     "describe_validation_error",
     "load_settings",
+    "mask_url",
     "parse_receiver",
     "resolve_config_path",
+    "usable_receivers",
 ]
 
-ENV_PREFIX = "CSMON_"
 DEFAULT_CONFIG = Path("config.toml")
 SHIPPED = Path(__file__).resolve().parents[2]
 """The source tree's root: its ``rules/`` and ``alerts/`` are the shipped defaults."""
@@ -114,26 +125,30 @@ class Settings(BaseSettings):
     def _known_timezone(cls, name: str) -> str:
         return check_timezone(name)
 
-    @field_validator("routing", "routes")
+    @field_validator("routing", "routes", "daemon")
     @classmethod
     def _channels_configured(
-        cls, value: RoutingSettings | tuple[RouteSettings, ...], info: ValidationInfo
-    ) -> RoutingSettings | tuple[RouteSettings, ...]:
+        cls,
+        value: RoutingSettings | tuple[RouteSettings, ...] | DaemonSettings,
+        info: ValidationInfo,
+    ) -> RoutingSettings | tuple[RouteSettings, ...] | DaemonSettings:
         # Fields are validated in order: slack and email are known here (unless invalid).
         enabled = {
             name: section.enabled
             for name in ("slack", "email")
             if isinstance(section := info.data.get(name), SlackSettings | EmailSettings)
         }
-        if isinstance(value, RoutingSettings):
-            texts = (*value.default_receivers, *value.fallback)
-        else:
-            texts = tuple(text for route in value for text in route.receivers)
-        for text in texts:
-            channel = parse_receiver(text).channel
-            if channel in enabled and not enabled[channel]:
-                how = "slack.token" if channel == "slack" else "email.smtp_host"
-                raise ValueError(f"receiver {text!r} needs {channel}, which is off (set {how})")
+        for key, receivers, owner_allowed in _receiver_lists(value):
+            for text in receivers:
+                channel = parse_receiver(text).channel
+                if channel in enabled and not enabled[channel]:
+                    how = "slack.token" if channel == "slack" else "email.smtp_host"
+                    raise key_error(
+                        key,
+                        list(receivers),
+                        f"receiver {text!r} needs {channel}, which is off (set {how}); "
+                        f"use {usable_receivers(enabled, owner=owner_allowed)}",
+                    )
         return value
 
     @property
@@ -178,8 +193,9 @@ def resolve_config_path(cli_path: Path | None) -> tuple[Path, bool]:
 def load_settings(cli_path: Path | None = None, **overrides: Any) -> Settings:
     """Read the configuration, or raise :class:`ConfigError` with one clear sentence.
 
-    Relative ``rules_dir``/``alerts_dir`` are taken relative to the config file's folder,
-    so a deployment can be started from any working directory.
+    Relative ``rules_dir``/``alerts_dir`` and ``email.ca_file`` are taken relative to
+    the config file's folder, so a deployment can be started from any working directory.
+    The sentence never contains a secret (see :mod:`monitor.config.messages`).
     """
     path, explicit = resolve_config_path(cli_path)
     if explicit and not path.is_file():
@@ -190,17 +206,25 @@ def load_settings(cli_path: Path | None = None, **overrides: Any) -> Settings:
         pass
 
     _FileSettings.toml_path = toml_path
+    # The ConfigError is raised outside the except blocks: pydantic's own error (which
+    # shows the raw values, secrets included) must not even ride along as its context.
+    problem: str | None = None
     try:
         settings: Settings = _FileSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, toml_path)) from None
+        problem = describe_validation_error(exc, toml_path)
+    except SettingsError as exc:  # a CSMON_* list or table that is not JSON
+        problem = describe_env_json_error(Settings, exc)
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
-        raise ConfigError(f"Config file {path} cannot be read: {exc}.") from None
+        problem = f"Config file {path} cannot be read: {exc}."
+    if problem is not None:
+        raise ConfigError(problem)
     base = toml_path.parent if toml_path is not None else Path.cwd()
     return settings.model_copy(
         update={
             "rules_dir": _folder(base, settings.rules_dir, "rules"),
             "alerts_dir": _folder(base, settings.alerts_dir, "alerts"),
+            "email": _email_paths(base, settings.email, toml_path),
         }
     )
 
@@ -214,21 +238,49 @@ def _folder(base: Path, path: Path, default: str) -> Path:
     return resolved
 
 
+def _email_paths(base: Path, email: EmailSettings, toml_path: Path | None) -> EmailSettings:
+    """``email.ca_file`` relative to ``base``; it must exist, checked now rather than at
+    the first TLS connection."""
+    if email.ca_file is None:
+        return email
+    ca_file = email.ca_file if email.ca_file.is_absolute() else base / email.ca_file
+    if not ca_file.is_file():
+        where = source_of(("email", "ca_file"), toml_path)
+        origin = "the config file's folder" if toml_path is not None else "the working directory"
+        raise ConfigError(
+            f"{where} = {str(email.ca_file)!r} is invalid: {ca_file} is not a file "
+            f"(a relative path is taken from {origin})."
+        )
+    return email.model_copy(update={"ca_file": ca_file})
+
+
 def describe_validation_error(exc: ValidationError, toml_path: Path | None) -> str:
-    """Turn pydantic's report into one sentence per problem, naming key, value and rule."""
-    sentences = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        env_name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
-        if env_name in os.environ:
-            where = f"environment variable {env_name}"
-        elif toml_path is not None:
-            where = f"{toml_path}: {key}"
-        else:
-            where = key
-        reason = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            sentences.append(f"{where} is not a known setting (check its spelling).")
-        else:
-            sentences.append(f"{where} = {error.get('input')!r} is invalid: {reason}.")
-    return " ".join(sentences)
+    """Turn pydantic's report into one sentence per problem, naming key, value and rule;
+    secrets are never shown (``**********``, URL passwords masked)."""
+    return describe_errors(exc.errors(), toml_path, Settings)
+
+
+def usable_receivers(enabled: dict[str, bool], *, owner: bool) -> str:
+    """The receiver forms that work with the channels on, for error messages."""
+    on = [name for name in ("slack", "email") if enabled.get(name, True)]
+    forms = ["owner", *(f"owner:{name}" for name in on)] if owner else []
+    if "slack" in on:
+        forms += ["slack:#channel", "slack:C0123ABCD"]
+    if "email" in on:
+        forms.append("email:team@example.com")
+    return ", ".join([*forms, "console"]) + " or file"
+
+
+def _receiver_lists(
+    value: RoutingSettings | tuple[RouteSettings, ...] | DaemonSettings,
+) -> list[tuple[str, tuple[str, ...], bool]]:
+    """Each receiver list in ``value``: (its key inside ``value``, the receivers,
+    whether ``owner`` forms are allowed there)."""
+    if isinstance(value, RoutingSettings):
+        return [
+            ("default_receivers", value.default_receivers, True),
+            ("fallback", value.fallback, False),
+        ]
+    if isinstance(value, DaemonSettings):
+        return [("ops_receivers", value.ops_receivers, False)]
+    return [(f"{index}.receivers", route.receivers, True) for index, route in enumerate(value)]

@@ -50,7 +50,8 @@ class SyncSettings(Section):
 
 class DigestSettings(Section):
     time: str = "08:00"
-    """The local wall time (HH:MM) of the daily digest: once per local day, DST-safe."""
+    """The local wall time (HH:MM, no UTC offset) of the daily digest: once per local
+    day, DST-safe."""
     timezone: str | None = None
     """The IANA zone of ``time``; default: the top-level ``timezone``."""
 
@@ -63,12 +64,19 @@ class DigestSettings(Section):
             parsed = time.fromisoformat(value)
         except ValueError:
             raise ValueError("use a 24-hour local time such as 08:00") from None
+        if parsed.tzinfo is not None:  # "08:00+02:00", "08:00Z": the zone is digest.timezone
+            raise ValueError(
+                "digest.time is a local wall-clock time in digest.timezone; remove the offset"
+            )
         return f"{parsed.hour:02d}:{parsed.minute:02d}"
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str | None) -> str | None:
         return None if name is None else check_timezone(name)
+
+
+OPS_RECEIVER_FORMS = "slack:#channel, slack:C0123ABCD, email:team@example.com, console or file"
 
 
 class DaemonSettings(Section):
@@ -78,7 +86,8 @@ class DaemonSettings(Section):
     """On SIGTERM/SIGINT, how long a running job may take to finish before exiting."""
     ops_receivers: tuple[str, ...] = ()
     """Who hears about invalid rule or template edits, e.g. ``"slack:#cs-ops"`` or
-    ``"email:ops@example.com"``. The log always has them."""
+    ``"email:ops@example.com"``. The log always has them. Their channels must be on
+    (checked by :class:`monitor.config.Settings`, which knows slack and email)."""
     reload_interval_seconds: float = Field(5.0, ge=0.1, le=3600)
     """How often rules_dir and alerts_dir are checked for edits (SIGHUP: at once)."""
     leader_retry_seconds: float = Field(5.0, ge=0.1, le=300)
@@ -89,8 +98,14 @@ class DaemonSettings(Section):
     @classmethod
     def _fixed_receivers(cls, receivers: tuple[str, ...]) -> tuple[str, ...]:
         for text in receivers:
-            if parse_receiver(text).is_owner:
-                raise ValueError(f"ops receivers are fixed addresses, not {text!r}")
+            try:
+                fixed = not parse_receiver(text).is_owner
+            except ValueError:
+                fixed = False
+            if not fixed:
+                raise ValueError(
+                    f"ops receivers are fixed addresses, not {text!r}; use {OPS_RECEIVER_FORMS}"
+                )
         return receivers
 
 

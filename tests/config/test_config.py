@@ -11,17 +11,7 @@ from monitor.cli import app
 from monitor.config import load_settings
 from monitor.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in (
-        "CSMON_CONFIG",
-        "CSMON_DATABASE_URL",
-        "CSMON_INGEST__BATCH_SIZE",
-        "CSMON_TIMEZONE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+# conftest.py: no CSMON_* variables, and an empty working directory.
 
 
 def write(path: Path, text: str) -> Path:
@@ -127,3 +117,145 @@ def test_shipped_config_file_is_valid_and_matches_the_defaults() -> None:
     assert load_settings(shipped).model_dump(exclude={"rules_dir", "alerts_dir"}) == (
         load_settings().model_dump(exclude={"rules_dir", "alerts_dir"})
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "CSMON_DAEMON__OPS_RECEIVERS",
+            "[broken",
+            "environment variable CSMON_DAEMON__OPS_RECEIVERS = '[broken' is invalid: "
+            'daemon.ops_receivers takes a JSON list such as ["a", "b"] (Expecting value',
+        ),
+        (
+            "CSMON_ROUTING__FALLBACK",
+            "slack:#cs-unowned",
+            "environment variable CSMON_ROUTING__FALLBACK = 'slack:#cs-unowned' is invalid: "
+            "routing.fallback takes a JSON list",
+        ),
+        (
+            "CSMON_ROUTES",
+            '[{"receivers": ["owner"]}',
+            'environment variable CSMON_ROUTES = \'[{"receivers": ["owner"]}\' is invalid: '
+            "routes takes a JSON list",
+        ),
+        (
+            "CSMON_ROUTING",
+            "{default_receivers: []}",
+            "environment variable CSMON_ROUTING = '{default_receivers: []}' is invalid: "
+            'routing takes a JSON object such as {"key": "value"}',
+        ),
+    ],
+)
+def test_malformed_json_in_an_environment_variable_names_it_and_what_it_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    write(tmp_path / "config.toml", "[ingest]\nbatch_size = 1000\n")  # a fine file
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    assert str(excinfo.value).startswith(message)
+    assert "cannot be read" not in str(excinfo.value)
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert message in result.output.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[daemon]\nops_receivers = ["slack:#cs-ops"]\n',
+            "c.toml: daemon.ops_receivers = ['slack:#cs-ops'] is invalid: receiver "
+            "'slack:#cs-ops' needs slack, which is off (set slack.token); use console or file.",
+        ),
+        (
+            '[slack]\ntoken = "xoxb-1"\n'
+            '[daemon]\nops_receivers = ["file", "email:ops@example.com"]\n',
+            "c.toml: daemon.ops_receivers = ['file', 'email:ops@example.com'] is invalid: receiver "
+            "'email:ops@example.com' needs email, which is off (set email.smtp_host); "
+            "use slack:#channel, slack:C0123ABCD, console or file.",
+        ),
+        (
+            '[daemon]\nops_receivers = ["pager"]\n',
+            "c.toml: daemon.ops_receivers = ['pager'] is invalid: ops receivers are fixed "
+            "addresses, not 'pager'; use slack:#channel, slack:C0123ABCD, "
+            "email:team@example.com, console or file.",
+        ),
+        (
+            '[routing]\nfallback = ["slack:#cs-unowned"]\n',
+            "c.toml: routing.fallback = ['slack:#cs-unowned'] is invalid: receiver "
+            "'slack:#cs-unowned' needs slack, which is off (set slack.token); "
+            "use console or file.",
+        ),
+        (
+            '[email]\nsmtp_host = "smtp"\n[[routes]]\nreceivers = ["owner:slack"]\n',
+            "c.toml: routes.0.receivers = ['owner:slack'] is invalid: receiver 'owner:slack' "
+            "needs slack, which is off (set slack.token); "
+            "use owner, owner:email, email:team@example.com, console or file.",
+        ),
+    ],
+)
+def test_receivers_must_use_a_channel_that_is_on_naming_the_key_and_what_is_allowed(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    cfg = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(cfg)
+    assert str(excinfo.value) == f"{tmp_path}/{message}"
+
+
+def test_ops_receivers_on_configured_channels_load(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        '[slack]\ntoken = "xoxb-1"\n[email]\nsmtp_host = "smtp"\n'
+        '[daemon]\nops_receivers = ["slack:#cs-ops", "email:ops@example.com", "console", "file"]\n',
+    )
+    assert len(load_settings(cfg).daemon.ops_receivers) == 4
+
+
+def test_relative_ca_file_follows_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy = tmp_path / "deploy"
+    (deploy / "certs").mkdir(parents=True)
+    (deploy / "certs" / "ca.pem").write_text("not checked here")
+    cfg = write(deploy / "c.toml", '[email]\nsmtp_host = "smtp"\nca_file = "certs/ca.pem"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_settings(cfg).email.ca_file == deploy / "certs" / "ca.pem"
+    # From the environment too, like rules_dir.
+    monkeypatch.setenv("CSMON_EMAIL__CA_FILE", "certs/ca.pem")
+    assert load_settings(cfg).email.ca_file == deploy / "certs" / "ca.pem"
+    absolute = tmp_path / "abs.pem"
+    absolute.write_text("")
+    monkeypatch.setenv("CSMON_EMAIL__CA_FILE", str(absolute))
+    assert load_settings(cfg).email.ca_file == absolute
+
+
+def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[email]\nsmtp_host = "smtp"\nca_file = "certs/ca.pem"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(cfg)
+    assert str(excinfo.value) == (
+        f"{cfg}: email.ca_file = 'certs/ca.pem' is invalid: {tmp_path}/certs/ca.pem is not a "
+        "file (a relative path is taken from the config file's folder)."
+    )
+
+
+@pytest.mark.parametrize("value", ["08:00+02:00", "08:00Z", "08:00:00-05:00"])
+def test_digest_time_with_a_utc_offset_is_refused(tmp_path: Path, value: str) -> None:
+    cfg = write(tmp_path / "c.toml", f'[digest]\ntime = "{value}"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(cfg)
+    assert str(excinfo.value) == (
+        f"{cfg}: digest.time = {value!r} is invalid: digest.time is a local wall-clock time "
+        "in digest.timezone; remove the offset."
+    )
+
+
+def test_digest_time_is_a_local_wall_time(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[digest]\ntime = "07:30:59"\ntimezone = "Europe/Berlin"\n')
+    assert load_settings(cfg).digest.time == "07:30"
