@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 SslMode = Literal["none", "starttls", "ssl"]
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
@@ -52,7 +52,7 @@ class EmailSettings(_Section):
     """Default: 25 (ssl_mode none), 587 (starttls), 465 (ssl)."""
     ssl_mode: SslMode = "starttls"
     username: str | None = None
-    password: SecretStr | None = None
+    password: SecretStr | None = Field(None, validate_default=True)
     sender: str = "csmon@localhost"
     """The From address, e.g. ``csmon <csmon@example.com>``."""
     timeout_seconds: float = Field(10.0, gt=0, le=300)
@@ -66,11 +66,20 @@ class EmailSettings(_Section):
             raise ValueError("use an email address such as csmon@example.com")
         return sender
 
-    @model_validator(mode="after")
-    def _credentials_in_pairs(self) -> EmailSettings:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("set both username and password, or neither")
-        return self
+    @field_validator("password")
+    @classmethod
+    def _credentials_in_pairs(
+        cls, password: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # Judged on the password (validated after the username) so the error names
+        # the key to fix rather than the whole section.
+        if "username" not in info.data:
+            return password  # the username itself is invalid: that error is enough
+        if password is None and info.data["username"] is not None:
+            raise ValueError("set it too when email.username is set (or remove both)")
+        if password is not None and info.data["username"] is None:
+            raise ValueError("set email.username too, or remove the password")
+        return password
 
     @property
     def enabled(self) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from monitor.config.messages import mask_url
 from monitor.errors import ConfigError
 
 
@@ -26,7 +27,11 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         engine = create_engine(url, echo=echo, connect_args=connect_args)
     except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"database_url {url!r} cannot be used: {exc}.") from None
+        # The URL may carry a password: the message names it masked, and so does the
+        # driver's own text, which sometimes repeats the URL.
+        raise ConfigError(
+            f"database_url {mask_url(url)!r} cannot be used: {mask_url(str(exc))}."
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":

@@ -104,8 +104,8 @@ def test_the_error_still_names_the_key_and_shows_what_is_not_secret(tmp_path: Pa
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert str(caught.value) == (
-        f"{path}: email = {{'smtp_host': 'smtp.example.com', 'password': '**********'}} "
-        "is invalid: set both username and password, or neither."
+        f"{path}: email.password is invalid (value hidden: secret): "
+        "set email.username too, or remove the password."
     )
     path.write_text('database_url = "mysql://admin:pw-1234@db/csmon"\n')
     with pytest.raises(ConfigError, match=r"'mysql://admin:\*{10}@db/csmon' is invalid"):
@@ -164,7 +164,7 @@ def test_a_broken_config_edit_reaches_the_log_and_ops_without_its_secret(
     finally:
         reloader.close()
     problems = [problem for _, found in inbox.notices for problem in found]
-    assert any("set both username and password" in problem for problem in problems)
-    assert "set both username and password" in caplog.text
+    assert any("set email.username too" in problem for problem in problems)
+    assert "set email.username too" in caplog.text
     assert SECRET not in caplog.text
     assert all(SECRET not in summary + "".join(found) for summary, found in inbox.notices)

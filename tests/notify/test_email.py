@@ -119,8 +119,11 @@ def test_bad_target_is_permanent(smtp_server: SmtpServer, target: str) -> None:
 
 
 def test_settings_validation() -> None:
-    with pytest.raises(ValueError, match="both username and password"):
+    with pytest.raises(ValueError, match=r"password\n.*set it too when email.username is set"):
         EmailSettings(smtp_host="mail", username="csmon")
+    with pytest.raises(ValueError, match=r"password\n.*set email.username too"):
+        EmailSettings(smtp_host="mail", password="x")
+    assert EmailSettings(smtp_host="mail", username="u", password="p").username == "u"
     with pytest.raises(ValueError, match="email address"):
         EmailSettings(smtp_host="mail", sender="csmon")
     assert EmailSettings(smtp_host="mail", ssl_mode="ssl").port == 465
