@@ -225,6 +225,7 @@ def write_results(path: Path, block: str) -> None:
     """Replace the generated block of ``path`` (or create the file with it)."""
     generated = f"{START}\n{block.rstrip()}\n{END}\n"
     text = path.read_text() if path.is_file() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if START in text and END in text:
         before, rest = text.split(START, 1)
         after = rest.split(END, 1)[1].lstrip("\n")

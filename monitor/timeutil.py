@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 EPOCH = date(1970, 1, 1)
+EPOCH_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 MS_PER_DAY = 86_400_000
+_MS = timedelta(milliseconds=1)
 
 
 def day_number(day: date) -> int:
@@ -19,13 +21,15 @@ def day_of_ms(ts_ms: int) -> int:
 
 
 def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds, exact (integer arithmetic: a float timestamp can land a
+    millisecond short, and the last millisecond of a day matters, see day ends)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return (moment - EPOCH_INSTANT) // _MS
 
 
 def from_ms(ts_ms: int) -> datetime:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    return EPOCH_INSTANT + timedelta(milliseconds=ts_ms)
 
 
 def date_of_day(day: int) -> date:

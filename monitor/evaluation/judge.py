@@ -66,7 +66,8 @@ def judge_account(
     history: Sequence[Env],
     contract_id: str | None,
 ) -> AccountResult:
-    """Alert verdicts for one account, given its env at T and at T-1d, T-2d, ..."""
+    """Alert verdicts for one account, given its env at T and at the checkpoints (the
+    ends of the days before T's, newest first)."""
     tier, score = tiered
     verdicts = [alert_verdict(rule, tier.tier, now, history) for rule in rules.alerts]
     verdicts += [renewal_verdict(rule, tier.tier, contract_id, now) for rule in rules.renewals]

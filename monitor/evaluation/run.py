@@ -2,7 +2,8 @@
 
 1. Load the current customers (former ones are history, not evaluated) and compute
    every metric for all of them, set-wise in SQL, at T; and at the daily checkpoints
-   T-1d, T-2d, ... that ``for`` needs, only the metrics those conditions read.
+   (the ends of the days before T's) that ``for`` needs, only the metrics those
+   conditions read.
 2. Tier and score every account (pure Python).
 3. Judge each account's alert rules at T against its checkpoints.
 4. Optionally store a health snapshot per account (same T: replaced, not duplicated).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -21,9 +22,11 @@ from monitor.clock import ensure_utc
 from monitor.evaluation.judge import AccountResult, Env, judge_account, tier_and_score
 from monitor.evaluation.snapshots import store_snapshots
 from monitor.evaluation.verdicts import checkpoint_days
-from monitor.metrics import AccountFacts, compute_metrics_at, load_accounts
+from monitor.metrics import AccountFacts, DayCache, compute_metrics_at, load_accounts
+from monitor.metrics.sources import day_end
 from monitor.rules.expr import Value
 from monitor.rules.model import Attribute, BaselineRatio, Change, Derived, Metric, RuleSet
+from monitor.timeutil import day_of_ms, to_ms
 
 SCORE_NAMES = frozenset({"tier", "score", "band"})
 
@@ -44,9 +47,16 @@ class Evaluation:
 
 
 def checkpoints(rules: RuleSet, at: datetime) -> list[datetime]:
-    """The daily checkpoints T-1d, T-2d, ... that the longest ``for`` needs."""
+    """The daily checkpoints that the longest ``for`` needs: the ends of the UTC days
+    before T's, newest first.
+
+    Day ends, not T-1d, T-2d, ...: a day end sees whole days, so its values come from
+    the rollups alone and stay the same all day (every hourly evaluation reads them
+    from :class:`~monitor.metrics.DayCache` instead of computing them again).
+    """
     days = max((checkpoint_days(rule.for_) for rule in rules.alerts), default=0)
-    return [at - timedelta(days=k) for k in range(1, days + 1)]
+    today = day_of_ms(to_ms(at))
+    return [day_end(today - k) for k in range(1, days + 1)]
 
 
 def checkpoint_metrics(rules: RuleSet) -> tuple[list[Metric], bool]:
@@ -84,6 +94,12 @@ def _uses(metric: Metric) -> set[str]:
 def evaluate_accounts(
     engine: Engine, rules: RuleSet, at: datetime, *, store: bool = False
 ) -> Evaluation:
+    """Evaluate every current customer at ``at``; with ``store``, keep the snapshots.
+
+    The checkpoints' values go through the store's cache of day ends
+    (:class:`~monitor.metrics.DayCache`), even on a dry run: it is not state anyone
+    reads, only a copy of what the rollups say.
+    """
     started = time.perf_counter()
     at = ensure_utc(at)
     past = checkpoints(rules, at)
@@ -91,7 +107,11 @@ def evaluate_accounts(
     with engine.connect() as conn:
         facts = [f for f in load_accounts(conn, at) if not f.former_customer]
         now_values = compute_metrics_at(conn, rules.metrics, [at], facts)[at]
-        past_values = compute_metrics_at(conn, past_metrics, past, facts) if past else {}
+        past_values = (
+            compute_metrics_at(conn, past_metrics, past, facts, cache=DayCache(engine))
+            if past
+            else {}
+        )
     envs = _envs(facts, at, now_values)
     tiered = tier_and_score(rules, envs)
     history: list[dict[str, Env]] = []

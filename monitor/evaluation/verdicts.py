@@ -1,9 +1,10 @@
 """Alert-rule verdicts for one account at one instant: pure functions.
 
 ``for`` is judged from the data, not from uptime: the condition must hold at the
-instant T and at each daily checkpoint T-1d, T-2d, ... back to T-``for``. A fresh
-install over historical data therefore fires at once, and a restart or a rule reload
-changes nothing; evaluating twice at the same T gives the same verdict.
+instant T and at each daily checkpoint, the ends of the UTC days before T's, as many
+as ``for`` has days (rounded up). A fresh install over historical data therefore
+fires at once, and a restart or a rule reload changes nothing; evaluating twice at
+the same T gives the same verdict.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ class Verdict:
 
 
 def checkpoint_days(rule_for: timedelta) -> int:
-    """How many daily checkpoints before T a ``for`` duration needs."""
+    """How many daily checkpoints (day ends before T's day) a ``for`` duration needs."""
     return -(-rule_for // timedelta(days=1))  # ceiling division
 
 
 def alert_verdict(rule: AlertRule, tier: str, now: Env, history: Sequence[Env]) -> Verdict:
-    """The verdict of ``rule`` given the env at T and at T-1d, T-2d, ... (``history``)."""
+    """The verdict of ``rule`` given the env at T and at the checkpoints (``history``,
+    the end of the day before T's first)."""
     values = _seen(rule.when, rule.severities, now)
     if tier not in rule.tiers or not rule.when.test(now):
         return Verdict(rule.name, rule.kind, "inactive", _base(rule.severities), rule.name, values)

@@ -28,7 +28,8 @@ from monitor.ingest.rollups import (
     PropertyDelta,
     RollupDeltas,
 )
-from monitor.store.schema import event_daily, events, property_daily, user_daily
+from monitor.store.schema import event_daily, events, property_daily, rollup_days, user_daily
+from monitor.store.upsert import upsert_adding
 
 _EVENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ("message_id", "TEXT"),
@@ -61,6 +62,8 @@ class EventBlocks:
     event_daily: RowBlock[CountDelta]
     user_daily: RowBlock[CountDelta]
     property_daily: RowBlock[PropertyDelta]
+    days: frozenset[int]
+    """The days whose rollups the deltas change."""
 
     @classmethod
     def of(cls, dialect: str, rows: Sequence[EventRow], deltas: RollupDeltas) -> EventBlocks:
@@ -68,12 +71,13 @@ class EventBlocks:
         return cls(
             RowBlock.for_dialect(dialect, rows),
             *cls._deltas(dialect, deltas),
+            deltas.days(),
         )
 
     def without(self, dialect: str, numbers: Sequence[NumberRow], skip: set[str]) -> EventBlocks:
         """These blocks with the deltas counted again, leaving out the messageIds in ``skip``."""
         deltas = RollupDeltas.of(self.events.rows, numbers, skip=skip)
-        return EventBlocks(self.events, *self._deltas(dialect, deltas))
+        return EventBlocks(self.events, *self._deltas(dialect, deltas), deltas.days())
 
     @staticmethod
     def _deltas(
@@ -104,7 +108,9 @@ def store_events(
 
     1. Append the rows to ``events``, skipping messageIds stored already.
     2. If some were skipped: find them, and count the batch again without them.
-    3. Add the deltas to the rollups.
+    3. Add the deltas to the rollups, and raise the version of each day they change
+       (what cached day-end values are checked against, see
+       :mod:`monitor.metrics.day_cache`).
     """
     target = quoted(conn, events.name)
     stored_before = _stored_before(conn, target)
@@ -116,6 +122,9 @@ def store_events(
     _add(conn, event_daily.name, _EVENT_DELTAS, blocks.event_daily, turn)
     _add(conn, user_daily.name, _USER_DELTAS, blocks.user_daily, turn)
     _add(conn, property_daily.name, _PROPERTY_DELTAS, blocks.property_daily, turn)
+    if blocks.days:
+        bump = upsert_adding(conn, rollup_days, ["day"], ["version"])
+        conn.execute(bump, [{"day": day, "version": 1} for day in sorted(blocks.days)])
     return stored
 
 

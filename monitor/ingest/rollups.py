@@ -76,6 +76,11 @@ class RollupDeltas:
                 deltas.add_number(number)
         return deltas
 
+    def days(self) -> frozenset[int]:
+        """The days these deltas add to (user and property deltas come from the same
+        usage events, so the event deltas name them all)."""
+        return frozenset(day for day, _account, _name in self.events)
+
     def event_rows(self) -> list[CountDelta]:
         return [(*key, count) for key, count in self.events.items()]
 

@@ -77,11 +77,13 @@ from monitor.metrics.accounts import (
     load_accounts,
 )
 from monitor.metrics.compute import AccountMetrics, compute_metrics, compute_metrics_at
+from monitor.metrics.day_cache import DayCache
 
 __all__ = [
     "BUILTIN_ATTRIBUTES",
     "AccountFacts",
     "AccountMetrics",
+    "DayCache",
     "compute_metrics",
     "compute_metrics_at",
     "is_builtin_attribute",

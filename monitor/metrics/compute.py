@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from monitor.metrics.accounts import AccountFacts
+from monitor.metrics.day_cache import DayCache
 from monitor.metrics.evaluate import Compiled, compile_metrics
 from monitor.metrics.event_query import query_event_terms
 from monitor.metrics.results import TermValues
@@ -37,19 +38,29 @@ def compute_metrics_at(
     metrics: Sequence[Metric],
     instants: Sequence[datetime],
     accounts: Sequence[AccountFacts],
+    *,
+    cache: DayCache | None = None,
 ) -> dict[datetime, AccountMetrics]:
-    """Every metric for every account at each of ``instants`` (e.g. T, T-1d, T-2d).
+    """Every metric for every account at each of ``instants`` (e.g. T and the ends of
+    the days before).
 
     1. Compile the metrics into terms (instant-independent, once).
-    2. Per family (events, active users, properties), one query computes the terms of
-       all accounts at all instants (in batches only when there are very many).
-    3. Per instant and account, evaluate the metrics in order from the term values,
+    2. With a ``cache``: take the term values of day-end instants it holds.
+    3. Per family (events, active users, properties), one query computes the terms of
+       all accounts at the other instants (in batches only when there are very many);
+       the cache keeps the day ends among them.
+    4. Per instant and account, evaluate the metrics in order from the term values,
        the built-in attributes and the metrics before them.
     """
     compiled = compile_metrics(metrics)
     points = [Instant.of(index, at) for index, at in enumerate(instants)]
     values = TermValues(compiled.terms.ids, len(points))
-    _run_queries(conn, compiled, points, values)
+    if cache is None:
+        _run_queries(conn, compiled, points, values)
+    else:
+        lookup = cache.lookup(conn, compiled.terms, points, values)
+        _run_queries(conn, compiled, lookup.missing, values)
+        cache.store(lookup, values)
     return {
         point.at: {
             facts.account_id: compiled.evaluate(

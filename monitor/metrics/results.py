@@ -60,6 +60,14 @@ class TermValues:
         if row[term_id] is None and value is not None:
             row[term_id] = _plain(value)
 
+    def rows(self, instant: int) -> dict[str, list[object]]:
+        """Every account's values at one instant (accounts without any value left out)."""
+        return self._by_instant[instant]
+
+    def set_rows(self, instant: int, rows: dict[str, list[object]]) -> None:
+        """Take one instant's values as found earlier (rows as :meth:`rows` gives them)."""
+        self._by_instant[instant] = rows
+
     def account(self, instant: int, account_id: str) -> AccountTerms:
         row = self._by_instant[instant].get(account_id)
         return self._empty if row is None else AccountTerms(row)

@@ -13,6 +13,11 @@ with a fixed ``src`` tag:
   usage event left on that day (retention removed them), tagged ``src = i``: for
   such old instants the whole day counts.
 
+An instant at the last millisecond of its day (a *day end*, such as the daily
+checkpoints of ``for``) sees every event of its day: its own day is read from the
+rollup alone, tagged ``src = i``, with no raw events at all. Its values then depend
+on the rollups only, which is what lets :mod:`monitor.metrics.day_cache` keep them.
+
 Every part is aggregated on its own before the union (in index order, without a
 sort), so the union and what follows handle account-days, not single rows. The
 rollup keys and the ``events`` index start with the day, so each part reads one
@@ -48,7 +53,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from monitor.clock import ensure_utc
 from monitor.metrics.plan import ALL_EVENTS, Span
 from monitor.store.schema import events
-from monitor.timeutil import day_of_ms, to_ms
+from monitor.timeutil import MS_PER_DAY, day_of_ms, from_ms, to_ms
 
 USAGE_TYPES = ("track", "page")
 ROLLUP = -1
@@ -68,6 +73,16 @@ class Instant:
     def of(cls, index: int, at: datetime) -> Instant:
         ms = to_ms(ensure_utc(at))
         return cls(index, at, ms, day_of_ms(ms))
+
+    @property
+    def day_end(self) -> bool:
+        """The last millisecond of its UTC day: the whole day counts, rollups suffice."""
+        return day_of_ms(self.ms + 1) != self.day
+
+
+def day_end(day: int) -> datetime:
+    """The last millisecond of UTC day number ``day``, as an instant."""
+    return from_ms((day + 1) * MS_PER_DAY - 1)
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,10 @@ def daily_parts(
         in_range = (rollup.c.day >= lo_day, rollup.c.day <= hi_day)
         parts.append(Part(ROLLUP, rollup, (*in_range, *rollup_where), raw=False))
     for instant in instants:
+        if instant.day_end:
+            own_day = (rollup.c.day == instant.day, *rollup_where)
+            parts.append(Part(instant.index, rollup, own_day, raw=False))
+            continue
         usage = (
             events.c.day == instant.day,
             events.c.ts_ms <= instant.ms,

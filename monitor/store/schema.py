@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -126,6 +127,27 @@ property_daily = Table(
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("day", "account_id", "name", "property"),
     sqlite_with_rowid=False,
+)
+
+# The version of a day's rollups rises with every import transaction that adds to
+# them: what the cache of day-end values below checks its entries against.
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+# Metric term values of all accounts at one day end (a cache, see
+# monitor/metrics/day_cache.py): valid while ``stamp`` equals the sum of the
+# rollup_days versions up to ``day``. Deleting the rows is always safe.
+day_terms = Table(
+    "day_terms",
+    metadata,
+    Column("terms_key", String(64), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("stamp", BigInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )
 
 health_snapshots = Table(
