@@ -96,21 +96,22 @@ def evaluate_accounts(
 ) -> Evaluation:
     """Evaluate every current customer at ``at``; with ``store``, keep the snapshots.
 
-    The checkpoints' values go through the store's cache of day ends
-    (:class:`~monitor.metrics.DayCache`), even on a dry run: it is not state anyone
-    reads, only a copy of what the rollups say.
+    Metrics go through the store's cache of day ends (:class:`~monitor.metrics.DayCache`):
+    the checkpoints are day ends, and T is the day end before it plus T's own day, so
+    after the first evaluation of a day the others read one day of raw events. The
+    cache is written even on a dry run: it is not state anyone reads, only a copy of
+    what the rollups say.
     """
     started = time.perf_counter()
     at = ensure_utc(at)
     past = checkpoints(rules, at)
     past_metrics, past_needs_score = checkpoint_metrics(rules)
+    cache = DayCache(engine)
     with engine.connect() as conn:
         facts = [f for f in load_accounts(conn, at) if not f.former_customer]
-        now_values = compute_metrics_at(conn, rules.metrics, [at], facts)[at]
+        now_values = compute_metrics_at(conn, rules.metrics, [at], facts, cache=cache)[at]
         past_values = (
-            compute_metrics_at(conn, past_metrics, past, facts, cache=DayCache(engine))
-            if past
-            else {}
+            compute_metrics_at(conn, past_metrics, past, facts, cache=cache) if past else {}
         )
     envs = _envs(facts, at, now_values)
     tiered = tier_and_score(rules, envs)

@@ -68,6 +68,11 @@ Performance
     needs through the ``(account_id, day)`` indexes. Python only loops over the
     aggregated rows (one per account). The SQL is built with SQLAlchemy Core, so it
     runs on SQLite, PostgreSQL and other dialects.
+
+    The evaluation adds a cache (:class:`DayCache`): values at day ends are kept in
+    the store, and any other instant is computed as the day end before it plus its
+    own day (:mod:`monitor.metrics.own_day`), so after the first evaluation of a
+    day the next ones query one day of raw events.
 """
 
 from monitor.metrics.accounts import (

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from monitor.metrics.accounts import AccountFacts
 from monitor.metrics.day_cache import DayCache
-from monitor.metrics.evaluate import Compiled, compile_metrics
-from monitor.metrics.event_query import query_event_terms
+from monitor.metrics.evaluate import compile_metrics
+from monitor.metrics.own_day import DaySplit, add_own_day
+from monitor.metrics.plan import TermRegistry
+from monitor.metrics.queries import run_queries
 from monitor.metrics.results import TermValues
-from monitor.metrics.sources import Instant
-from monitor.metrics.window_query import query_property_terms, query_user_terms
+from monitor.metrics.sources import Instant, day_end
 from monitor.rules.expr import Value
 from monitor.rules.model import Metric
-
-MAX_COLUMNS = 1_000
-"""Result columns per family query (SQLite allows 2,000 by default)."""
-MAX_INSTANTS = 60
-"""Instants per family query: each adds parts to a UNION (SQLite allows 500)."""
 
 AccountMetrics = dict[str, dict[str, Value]]
 """account_id -> metric name -> value."""
@@ -45,22 +41,14 @@ def compute_metrics_at(
     the days before).
 
     1. Compile the metrics into terms (instant-independent, once).
-    2. With a ``cache``: take the term values of day-end instants it holds.
-    3. Per family (events, active users, properties), one query computes the terms of
-       all accounts at the other instants (in batches only when there are very many);
-       the cache keeps the day ends among them.
-    4. Per instant and account, evaluate the metrics in order from the term values,
+    2. Compute the terms at every instant (:func:`compute_terms`).
+    3. Per instant and account, evaluate the metrics in order from the term values,
        the built-in attributes and the metrics before them.
     """
     compiled = compile_metrics(metrics)
     points = [Instant.of(index, at) for index, at in enumerate(instants)]
     values = TermValues(compiled.terms.ids, len(points))
-    if cache is None:
-        _run_queries(conn, compiled, points, values)
-    else:
-        lookup = cache.lookup(conn, compiled.terms, points, values)
-        _run_queries(conn, compiled, lookup.missing, values)
-        cache.store(lookup, values)
+    compute_terms(conn, compiled.terms, points, values, cache)
     return {
         point.at: {
             facts.account_id: compiled.evaluate(
@@ -74,24 +62,34 @@ def compute_metrics_at(
     }
 
 
-def _run_queries(
-    conn: Connection, compiled: Compiled, points: Sequence[Instant], into: TermValues
+def compute_terms(
+    conn: Connection,
+    terms: TermRegistry,
+    points: Sequence[Instant],
+    into: TermValues,
+    cache: DayCache | None,
 ) -> None:
-    registry = compiled.terms
-    event_terms, user_terms = registry.event_terms, registry.user_terms
-    property_terms = registry.property_terms
-    for batch in _batches(points, len(event_terms)):
-        query_event_terms(conn, event_terms, batch, into)
-    for batch in _batches(points, len(user_terms)):
-        query_user_terms(conn, user_terms, batch, into)
-    for batch in _batches(points, 2 * len(property_terms)):  # two columns per term
-        query_property_terms(conn, property_terms, batch, into)
+    """Fill ``into`` with every term at every point.
 
+    Without a cache, the family queries compute them directly. With one:
 
-def _batches(points: Sequence[Instant], columns_per_instant: int) -> Iterator[Sequence[Instant]]:
-    """Instants in batches small enough for the database's column and UNION limits."""
-    if columns_per_instant == 0:
+    1. Day ends come from the cache; those it lacks are computed and kept.
+    2. Any other instant is the day end before it (step 1 again, so usually read
+       from the cache) plus its own day, queried from that day's raw events alone
+       (:mod:`monitor.metrics.own_day`).
+    """
+    if cache is None:
+        run_queries(conn, terms, points, into)
         return
-    size = max(1, min(MAX_INSTANTS, MAX_COLUMNS // columns_per_instant))
-    for start in range(0, len(points), size):
-        yield points[start : start + size]
+    lookup = cache.lookup(conn, terms, points, into)
+    run_queries(conn, terms, [p for p in lookup.missing if p.day_end], into)
+    cache.store(lookup, into)
+    others = [p for p in lookup.missing if not p.day_end]
+    if not others:
+        return
+    split = DaySplit.of(terms)
+    for point in others:
+        before = TermValues(split.before.ids, 1)
+        day_before = Instant.of(0, day_end(point.day - 1))
+        compute_terms(conn, split.before, [day_before], before, cache)
+        add_own_day(conn, split, point, before, into)

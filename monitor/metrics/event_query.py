@@ -76,8 +76,10 @@ class _Column:
 
 def event_lo_day(terms: Sequence[EventTerm], instants: Sequence[Instant]) -> int:
     """The first rollup day any term needs at any of the instants."""
+    last_days = any(isinstance(t, LastDayTerm) for t in terms)
     reach = max(
-        [RECENT_DAYS - 1] + [t.span.back_lo for t in terms if not isinstance(t, LastDayTerm)]
+        [RECENT_DAYS - 1] * last_days
+        + [t.span.back_lo for t in terms if not isinstance(t, LastDayTerm)]
     )
     return min(i.day for i in instants) - reach
 

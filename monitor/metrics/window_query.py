@@ -31,8 +31,10 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     Select,
+    and_,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -114,6 +116,53 @@ def query_user_terms(
         per_user.c.account_id, *(func.sum(per_user.c[label]).label(label) for *_, label in cells)
     ).group_by(per_user.c.account_id)
     _store(conn, stmt, cells, into, lambda row, label: row[label])
+
+
+def query_new_users(
+    conn: Connection, instant: Instant, windows: Sequence[int]
+) -> dict[str, list[int]]:
+    """Per account with usage on the instant's own day (up to the instant): for each
+    window of ``w`` days before that day, how many of the day's users were not
+    active in those days (what the own day adds to a distinct count).
+
+    The day's users are few: each is looked up in the rollup per earlier day, by key,
+    so the cost follows the day's users, not the earlier days' rows."""
+    day = instant.day
+    parts = daily_parts(user_daily, [instant], day, raw_where=[events.c.user_id.is_not(None)])
+    today = union_all(
+        *(select(p.table.c.account_id, p.table.c.user_id).where(*p.where) for p in parts)
+    ).subquery("today_rows")
+    users = select(today.c.account_id, today.c.user_id).distinct().subquery("today")
+    # The rollup's key starts with the day: a list of days (not a range) lets the
+    # database look each (day, account, user) up instead of scanning the days.
+    earlier_days = list(range(day - max(windows), day))
+    per_user = (
+        select(users.c.account_id, users.c.user_id, func.max(user_daily.c.day).label("last"))
+        .select_from(
+            users.outerjoin(
+                user_daily,
+                and_(
+                    user_daily.c.day.in_(earlier_days),
+                    user_daily.c.account_id == users.c.account_id,
+                    user_daily.c.user_id == users.c.user_id,
+                ),
+            )
+        )
+        .group_by(users.c.account_id, users.c.user_id)
+        .subquery("per_user")
+    )
+    dialect = conn.dialect.name
+    counts = [
+        aggregate_where(
+            dialect,
+            func.count,
+            literal(1, Integer),
+            [or_(per_user.c["last"].is_(None), per_user.c["last"] < day - w)],
+        ).label(f"n{n}")
+        for n, w in enumerate(windows)
+    ]
+    stmt = select(per_user.c.account_id, *counts).group_by(per_user.c.account_id)
+    return {row[0]: [int(n) for n in row[1:]] for row in conn.execute(stmt)}
 
 
 def query_property_terms(

@@ -16,7 +16,7 @@ import pytest
 from metrics_testkit import Ev, add_account, derived, is_number, metric, store_events
 from sqlalchemy import Engine
 
-from monitor.metrics import AccountFacts, compute_metrics_at, load_accounts
+from monitor.metrics import AccountFacts, DayCache, compute_metrics_at, load_accounts
 from monitor.rules.expr import Value
 from monitor.rules.model import (
     ActiveUsers,
@@ -211,10 +211,18 @@ def test_sql_equals_the_python_reference_for_every_account_metric_and_instant(
     with engine.connect() as conn:
         facts = load_accounts(conn, T)
         got = compute_metrics_at(conn, METRICS, INSTANTS, facts)
+        # The same through the day-end cache: computed and kept the first time (each
+        # instant as the day end before it plus its own day), read back the second.
+        cached = [
+            compute_metrics_at(conn, METRICS, INSTANTS, facts, cache=DayCache(engine))
+            for _ in range(2)
+        ]
 
     for at in INSTANTS:
         expected = {f.account_id: reference(evs, f, at, METRICS) for f in facts}
         assert got[at] == approx(expected), at
+        assert cached[0][at] == approx(expected), at
+        assert cached[1][at] == approx(expected), at
     # The data must exercise what it is meant to: no-data accounts, history, edges.
     assert got[T]["quiet"]["logins_14d"] is None and got[T]["late"]["days_since_any"] is None
     assert got[T]["old"]["days_since_login"] == 125 and got[T]["old"]["logins_14d"] == 0

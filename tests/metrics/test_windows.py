@@ -230,7 +230,7 @@ def test_instants_split_into_batches_give_the_same_values(
         facts = load_accounts(conn, T)
         together = compute_metrics_at(conn, metrics, instants, facts)
         # So few columns per query that every instant gets a query of its own.
-        monkeypatch.setattr("monitor.metrics.compute.MAX_COLUMNS", 1)
+        monkeypatch.setattr("monitor.metrics.queries.MAX_COLUMNS", 1)
         batched = compute_metrics_at(conn, metrics, instants, facts)
 
     assert batched == together
