@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -77,21 +78,33 @@ class AccountFacts:
     def attribute_values(self, at: datetime) -> dict[str, Value]:
         """The built-in attributes at instant ``at`` (see the module docstring)."""
         today = ensure_utc(at).date()
-        values: dict[str, Value] = {
+        head, tail = self._fixed_values
+        return {
+            **head,
+            "days_to_renewal": _days_between(today, self.renewal_date),
+            "age_days": _days_between(self.created_at, today),
+            **tail,
+        }
+
+    @cached_property
+    def _fixed_values(self) -> tuple[dict[str, Value], dict[str, Value]]:
+        """The attributes that do not depend on the instant (an evaluation asks for
+        every account's at several instants), before and after the ones that do."""
+        head: dict[str, Value] = {
             "account_id": self.account_id,
             "name": self.name,
             "arr": self.arr,
             "seats": self.seats,
             "plan": self.plan,
             "csm_email": self.csm_email,
-            "days_to_renewal": _days_between(today, self.renewal_date),
-            "age_days": _days_between(self.created_at, today),
+        }
+        tail: dict[str, Value] = {
             "is_stub": self.is_stub,
             "strategic": is_truthy(self.attributes.get("strategic")),
         }
         for key, value in self.attributes.items():
-            values[ATTRS_PREFIX + key] = _scalar(value)
-        return values
+            tail[ATTRS_PREFIX + key] = _scalar(value)
+        return head, tail
 
 
 def is_builtin_attribute(name: str) -> bool:
