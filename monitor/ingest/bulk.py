@@ -191,3 +191,31 @@ def checkpoint(engine: Engine, *, truncate: bool = False) -> None:
 def quoted(conn: Connection, name: str) -> str:
     """``name`` quoted as an identifier where the dialect needs it."""
     return conn.dialect.identifier_preparer.quote(name)
+
+
+ANALYZE_SHARE = 0.1
+"""A write of at least this share of a table's rows gets its statistics refreshed
+(PostgreSQL's autovacuum waits for the same share, but only analyses later)."""
+
+
+def refresh_statistics(engine: Engine, tables: Sequence[str], added: int) -> None:
+    """PostgreSQL: ``ANALYZE`` the tables after a write that changed them a lot.
+
+    The planner otherwise keeps the statistics of the tables before the import (or
+    none, for a first import) until autovacuum comes around: the evaluation right after
+    a first import then ran a 6-7x slower plan. ``added`` is the rows the write added
+    to the first table; its size before is PostgreSQL's own estimate (``reltuples``,
+    -1 or 0 when never analysed). Nothing to do on SQLite, whose queries here are
+    planned from the indexes alone.
+    """
+    if engine.dialect.name != "postgresql" or added <= 0:
+        return
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(name)s)",
+            {"name": tables[0]},
+        ).scalar()
+        if before is not None and before > 0 and added < ANALYZE_SHARE * before:
+            return
+        conn.exec_driver_sql("ANALYZE " + ", ".join(quoted(conn, t) for t in tables))
+        conn.commit()

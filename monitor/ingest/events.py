@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, select
 from monitor.clock import Clock
 from monitor.config import IngestSettings
 from monitor.errors import InputFileError
-from monitor.ingest.bulk import checkpoint, in_turns, write_transaction
+from monitor.ingest.bulk import checkpoint, in_turns, refresh_statistics, write_transaction
 from monitor.ingest.event_writes import EventBlocks, store_events
 from monitor.ingest.progress import Progress, no_progress
 from monitor.ingest.report import (
@@ -38,7 +38,7 @@ from monitor.ingest.segment import Limits, Message, parse_line, reject_line
 from monitor.ingest.segment_fast import parse_usage_line
 from monitor.ingest.sources import LineBatch, open_source, read_ahead
 from monitor.ingest.stubs import ensure_accounts
-from monitor.store.schema import users
+from monitor.store.schema import event_daily, events, property_daily, user_daily, users
 from monitor.store.upsert import upsert
 from monitor.timeutil import MS_PER_DAY
 
@@ -47,6 +47,8 @@ _WAL_RESET_EVERY = 4
 (the read-ahead thread copies most pages beforehand, see :func:`checkpoint`)."""
 _LOOKUP_CHUNK = 500  # ids per IN (...) lookup: far below every driver's parameter limit
 _PEOPLE_TYPES = ("identify", "group")
+_WRITTEN = (events.name, event_daily.name, user_daily.name, property_daily.name)
+"""The tables an events import fills, events first (its size decides on ANALYZE)."""
 _OPTIONAL_USER_FIELDS: tuple[str, ...] = ("email", "role")
 
 Person = tuple[str, str, str, str | None, str | None]
@@ -86,6 +88,7 @@ def import_events(
             finish_import(engine, report, clock.now())
             raise
     checkpoint(engine, truncate=True)  # the last batch's pages; leave no big log behind
+    refresh_statistics(engine, _WRITTEN, report.accepted)
     report.stub_accounts.sort()
     finish_import(engine, report, clock.now())
     return report

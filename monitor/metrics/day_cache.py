@@ -41,6 +41,7 @@ from monitor.metrics.plan import PropertyTerm, TermRegistry
 from monitor.metrics.results import TermValues
 from monitor.metrics.sources import Instant
 from monitor.store.schema import day_terms, rollup_days
+from monitor.store.upsert import upsert
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,8 @@ class DayCache:
         ]
         try:
             with self._engine.begin() as conn:
-                conn.execute(
-                    delete(day_terms).where(
-                        day_terms.c.terms_key == lookup.key,
-                        day_terms.c.day.in_([i.day for i in ends]),
-                    )
-                )
-                conn.execute(day_terms.insert(), rows)
+                # An upsert: two evaluations storing the same day end at once agree.
+                conn.execute(upsert(conn, day_terms, ["terms_key", "day"]), rows)
                 newest = max(i.day for i in ends)
                 conn.execute(delete(day_terms).where(day_terms.c.day < newest - KEEP_DAYS))
         except SQLAlchemyError as exc:

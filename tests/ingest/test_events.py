@@ -384,3 +384,23 @@ def test_sqlite_write_ahead_log_is_emptied_after_an_import(
     run(engine, write(tmp_path / "e.jsonl", [msg() for _ in range(2_000)]), clock, batch_size=100)
     wal = Path(f"{engine.url.database}-wal")
     assert wal.stat().st_size < 3 * 4_096  # the import's closing commit at most
+
+
+def test_postgresql_statistics_are_refreshed_after_a_big_import_only(
+    engine: Engine, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The evaluation after a first import must not plan with "empty table"
+    statistics; an hourly trickle must not pay for an ANALYZE every time."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics only")
+
+    def estimated_rows(table: str) -> float:
+        sql = f"SELECT reltuples FROM pg_class WHERE oid = to_regclass('{table}')"
+        return float(query(engine, sql)[0][0])
+
+    assert estimated_rows("events") < 0  # never analysed
+    run(engine, write(tmp_path / "big.jsonl", [msg() for _ in range(1_000)]), clock)
+    assert estimated_rows("events") == 1_000
+    assert estimated_rows("event_daily") > 0
+    run(engine, write(tmp_path / "small.jsonl", [msg() for _ in range(20)]), clock)
+    assert estimated_rows("events") == 1_000  # 2 % more rows: left to autovacuum
