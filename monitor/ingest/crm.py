@@ -29,9 +29,10 @@ from monitor.ingest.crm_rows import (
     validate,
 )
 from monitor.ingest.progress import Progress, no_progress
+from monitor.ingest.records import Record
 from monitor.ingest.report import ImportReport, Reject, finish_import, record_rejects, start_import
 from monitor.ingest.stubs import ensure_accounts
-from monitor.ingest.tabular import Layout, Record, open_records
+from monitor.ingest.tabular import Layout, open_records
 from monitor.store.upsert import upsert
 
 DEFAULT_BATCH_ROWS = 5_000

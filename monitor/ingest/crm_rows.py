@@ -32,8 +32,8 @@ from monitor.ingest.crm_values import (
     parse_money,
     parse_text,
 )
+from monitor.ingest.records import Record
 from monitor.ingest.report import Reject
-from monitor.ingest.tabular import Record
 from monitor.store.schema import accounts, contracts, users
 
 

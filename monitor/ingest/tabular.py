@@ -17,17 +17,24 @@ import codecs
 import csv
 import gzip
 import io
-import json
-import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from monitor.errors import InputFileError
+from monitor.ingest.records import (
+    JSON_DECODER,
+    Record,
+    array_syntax_error,
+    csv_record,
+    json_record,
+    json_value_record,
+    problem_record,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -37,7 +44,6 @@ MAX_FIELDS = 200
 
 _HEAD_BYTES = 65_536  # read before anything else: encoding check, layout and delimiter
 _DELIMITERS = (",", ";", "\t", "|")  # spreadsheet exports in some locales use ';' or tabs
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and bytes undecodable as UTF-8
 _READ_ERRORS = (OSError, EOFError, zlib.error)  # a truncated or corrupt file mid-way
 
 
@@ -48,26 +54,6 @@ class Layout(StrEnum):
     CSV = "csv"
     JSON_ARRAY = "json"
     JSON_LINES = "jsonl"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    code: str
-    """Stable: ``invalid_json``, ``invalid_encoding``, ``malformed_row``, ``row_too_long``
-    or ``unreadable_file``."""
-    message: str
-    """What is wrong, for a person: a sentence without its final period."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    line: int
-    """1-based line of the file on which the record starts."""
-    values: dict[str, object]
-    """Field name → value as in the file; empty when ``problem`` is set."""
-    raw: str
-    """The record's text, always storable (no NUL, undecodable bytes shown as U+FFFD)."""
-    problem: Problem | None = None
 
 
 class RecordFile:
@@ -120,7 +106,7 @@ class RecordFile:
 
     def records(self) -> Iterator[Record]:
         if self.layout is Layout.CSV:
-            return self._csv_records()
+            return self.csv_records()
         if self.layout is Layout.JSON_ARRAY:
             return self._json_array_records()
         return self._json_lines_records()
@@ -165,7 +151,7 @@ class RecordFile:
             self._captured.append(line)
             yield line
 
-    def _csv_records(self) -> Iterator[Record]:
+    def csv_records(self) -> Iterator[Record]:
         """1. Parse one row; 2. check its size and encoding; 3. map cells to columns."""
         assert self._csv is not None and self.columns is not None
         reader, columns = self._csv, self.columns
@@ -180,15 +166,17 @@ class RecordFile:
             except csv.Error as exc:
                 cells, error = [], f"The CSV row cannot be read: {exc}"
             except _READ_ERRORS as exc:
-                yield _problem(start, "".join(self._captured), "unreadable_file", _unreadable(exc))
+                yield problem_record(
+                    start, "".join(self._captured), "unreadable_file", unreadable(exc)
+                )
                 return
             line_num = reader.line_num
             raw = "".join(self._captured).rstrip("\r\n")
             self._captured.clear()
             if error is not None:
-                yield _problem(start, raw, "malformed_row", error)
+                yield problem_record(start, raw, "malformed_row", error)
             elif cells:  # not a blank line
-                yield _csv_record(start, cells, columns, raw, self._max_fields)
+                yield csv_record(start, cells, columns, raw, self._max_fields)
 
     # -- JSON --------------------------------------------------------------------------
 
@@ -198,9 +186,9 @@ class RecordFile:
             for text in self._text:
                 line += 1
                 if text.strip():
-                    yield _json_record(line, text.strip(), self._max_fields)
+                    yield json_record(line, text.strip(), self._max_fields)
         except _READ_ERRORS as exc:
-            yield _problem(line + 1, "", "unreadable_file", _unreadable(exc))
+            yield problem_record(line + 1, "", "unreadable_file", unreadable(exc))
 
     def _json_array_records(self) -> Iterator[Record]:
         """Walk the array element by element, so each record knows its line.
@@ -211,7 +199,7 @@ class RecordFile:
         try:
             doc = self._text.read()
         except _READ_ERRORS as exc:
-            yield _problem(1, "", "unreadable_file", _unreadable(exc))
+            yield problem_record(1, "", "unreadable_file", unreadable(exc))
             return
         pos = _skip_space(doc, _skip_space(doc, 0) + 1)  # just after '['
         line, counted_to = 1, 0
@@ -219,23 +207,23 @@ class RecordFile:
             line += doc.count("\n", counted_to, pos)
             counted_to = pos
             try:
-                value, end = _DECODER.raw_decode(doc, pos)
+                value, end = JSON_DECODER.raw_decode(doc, pos)
             except ValueError as exc:
-                yield _array_syntax_error(line, doc, pos, exc)
+                yield array_syntax_error(line, doc, pos, exc)
                 return
-            yield _json_value_record(line, value, doc[pos:end], self._max_fields)
+            yield json_value_record(line, value, doc[pos:end], self._max_fields)
             pos = _skip_space(doc, end)
             if doc[pos : pos + 1] == ",":
                 pos = _skip_space(doc, pos + 1)  # a trailing comma before ']' is tolerated
             elif doc[pos : pos + 1] not in ("]", ""):
                 line += doc.count("\n", counted_to, pos)
                 message = "Expected ',' or ']' after this record; the rest of the file was not read"
-                yield _problem(line, doc[pos : pos + 200], "invalid_json", message)
+                yield problem_record(line, doc[pos : pos + 200], "invalid_json", message)
                 return
         if pos >= len(doc):
             line += doc.count("\n", counted_to)
             message = "The JSON array is not closed with ']'; the file may be truncated"
-            yield _problem(line, "", "invalid_json", message)
+            yield problem_record(line, "", "invalid_json", message)
 
 
 def _cell_count(line: str, delimiter: str) -> int:
@@ -245,88 +233,10 @@ def _cell_count(line: str, delimiter: str) -> int:
         return 0
 
 
-_DECODER = json.JSONDecoder()  # NaN and Infinity parse as floats: callers check values
-
-
 def _skip_space(doc: str, pos: int) -> int:
     while pos < len(doc) and doc[pos] in " \t\r\n":
         pos += 1
     return pos
-
-
-def _array_syntax_error(line: int, doc: str, pos: int, exc: ValueError) -> Record:
-    if isinstance(exc, json.JSONDecodeError):
-        line, detail = exc.lineno, f"{exc.msg} (line {exc.lineno} column {exc.colno})"
-    else:
-        detail = str(exc)
-    message = f"Invalid JSON: {detail}; the rest of the file was not read"
-    return _problem(line, doc[pos : pos + 200], "invalid_json", message)
-
-
-def _json_record(line: int, text: str, max_fields: int) -> Record:
-    if _UNSTORABLE.search(text):
-        return _problem(line, text, "invalid_encoding", _BAD_TEXT)
-    try:
-        value = _DECODER.decode(text)
-    except ValueError as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return _problem(line, text, "invalid_json", f"Invalid JSON: {detail}")
-    return _json_value_record(line, value, text, max_fields)
-
-
-def _json_value_record(line: int, value: object, raw: str, max_fields: int) -> Record:
-    if _UNSTORABLE.search(raw):
-        return _problem(line, raw, "invalid_encoding", _BAD_TEXT)
-    if not isinstance(value, dict):
-        kind = _JSON_TYPES.get(type(value), "value")
-        return _problem(line, raw, "invalid_json", f"The record is a JSON {kind}, not an object")
-    if len(value) > max_fields:
-        return _problem(line, raw, "row_too_long", _too_many(len(value), max_fields))
-    return Record(line, value, raw)
-
-
-def _csv_record(
-    line: int, cells: list[str], columns: tuple[str, ...], raw: str, max_fields: int
-) -> Record:
-    if _UNSTORABLE.search(raw):
-        return _problem(line, raw, "invalid_encoding", _BAD_TEXT)
-    if len(cells) > max_fields:
-        return _problem(line, raw, "row_too_long", _too_many(len(cells), max_fields))
-    if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
-        message = (
-            f"The row has {len(cells)} cells but the header has {len(columns)} columns "
-            "(an unquoted delimiter in a value?)"
-        )
-        return _problem(line, raw, "malformed_row", message)
-    # Missing trailing cells are empty, as spreadsheets and pandas read them.
-    cells = cells + [""] * (len(columns) - len(cells))
-    values: dict[str, object] = {c: v for c, v in zip(columns, cells, strict=False) if c}
-    return Record(line, values, raw)
-
-
-_BAD_TEXT = "The record holds bytes that are not UTF-8 text, or a NUL character"
-_JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean",
-               list: "array", type(None): "null"}  # fmt: skip
-
-
-def _problem(line: int, raw: str, code: str, message: str) -> Record:
-    return Record(line, {}, storable(raw.rstrip("\r\n")), Problem(code, message))
-
-
-def _too_many(count: int, max_fields: int) -> str:
-    return f"The record has {count} fields; at most {max_fields} are accepted"
-
-
-def _unreadable(exc: BaseException) -> str:
-    return f"The file cannot be read beyond this point ({exc or type(exc).__name__})"
-
-
-def storable(text: str) -> str:
-    """``text`` made safe to store: undecodable bytes and NUL become U+FFFD."""
-    if not _UNSTORABLE.search(text):
-        return text
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 # -- opening ---------------------------------------------------------------------------

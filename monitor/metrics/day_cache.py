@@ -71,6 +71,8 @@ def terms_key(terms: TermRegistry) -> str:
 
 
 class DayCache:
+    """The store's cache of day-end term values (see the module docstring)."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import InputFileError
-from monitor.ingest.tabular import Layout, Record, open_records
+from monitor.ingest.records import Record
+from monitor.ingest.tabular import Layout, open_records
 
 
 def read(path: Path) -> list[Record]:
