@@ -5,7 +5,8 @@
    (the ends of the days before T's) that ``for`` needs, only the metrics those
    conditions read.
 2. Tier and score every account (pure Python).
-3. Judge each account's alert rules at T against its checkpoints.
+3. Judge each account's alert rules at T against its checkpoints (an account's
+   values there are built only when a ``for`` condition of it holds at T).
 4. Optionally store a health snapshot per account (same T: replaced, not duplicated).
 """
 
@@ -19,16 +20,12 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.clock import ensure_utc
+from monitor.evaluation.history import checkpoint_metrics, checkpoints, env_at, histories
 from monitor.evaluation.judge import AccountResult, Env, judge_account, tier_and_score
 from monitor.evaluation.snapshots import store_snapshots
-from monitor.evaluation.verdicts import checkpoint_days
-from monitor.metrics import AccountFacts, DayCache, compute_metrics_at, load_accounts
-from monitor.metrics.sources import day_end
+from monitor.metrics import AccountFacts, DayCache, load_accounts, metric_values
 from monitor.rules.expr import Value
-from monitor.rules.model import Attribute, BaselineRatio, Change, Derived, Metric, RuleSet
-from monitor.timeutil import day_of_ms, to_ms
-
-SCORE_NAMES = frozenset({"tier", "score", "band"})
+from monitor.rules.model import Attribute, Derived, RuleSet
 
 
 @dataclass(frozen=True)
@@ -44,51 +41,6 @@ class Evaluation:
             if result.account_id == account_id:
                 return result
         raise KeyError(account_id)
-
-
-def checkpoints(rules: RuleSet, at: datetime) -> list[datetime]:
-    """The daily checkpoints that the longest ``for`` needs: the ends of the UTC days
-    before T's, newest first.
-
-    Day ends, not T-1d, T-2d, ...: a day end sees whole days, so its values come from
-    the rollups alone and stay the same all day (every hourly evaluation reads them
-    from :class:`~monitor.metrics.DayCache` instead of computing them again).
-    """
-    days = max((checkpoint_days(rule.for_) for rule in rules.alerts), default=0)
-    today = day_of_ms(to_ms(at))
-    return [day_end(today - k) for k in range(1, days + 1)]
-
-
-def checkpoint_metrics(rules: RuleSet) -> tuple[list[Metric], bool]:
-    """The metrics the ``for`` checks read at past checkpoints, and whether they also
-    need tier, score and band there.
-
-    Only conditions of rules with a ``for`` are judged at checkpoints, so only the
-    metrics they name (and the metrics those are computed from) are computed there:
-    usually a fraction of the whole set.
-    """
-    wanted: set[str] = set()
-    for rule in rules.alerts:
-        if checkpoint_days(rule.for_) > 0:
-            wanted |= rule.when.names
-    needs_score = bool(wanted & SCORE_NAMES)
-    if needs_score:
-        wanted |= {m.metric for m in rules.scorecard.measures}
-        for tier_rule in rules.tiering.rules:
-            wanted |= tier_rule.when.names
-    for metric in reversed(rules.metrics):  # dependents come after what they use
-        if metric.name in wanted:
-            wanted |= _uses(metric)
-    return [m for m in rules.metrics if m.name in wanted], needs_score
-
-
-def _uses(metric: Metric) -> set[str]:
-    source = metric.source
-    if isinstance(source, Derived):
-        return set(source.expr.names)
-    if isinstance(source, Change | BaselineRatio):
-        return {source.of}
-    return set()
 
 
 def evaluate_accounts(
@@ -109,25 +61,18 @@ def evaluate_accounts(
     cache = DayCache(engine)
     with engine.connect() as conn:
         facts = [f for f in load_accounts(conn, at) if not f.former_customer]
-        now_values = compute_metrics_at(conn, rules.metrics, [at], facts, cache=cache)[at]
-        past_values = (
-            compute_metrics_at(conn, past_metrics, past, facts, cache=cache) if past else {}
-        )
-    envs = _envs(facts, at, now_values)
+        now = metric_values(conn, rules.metrics, [at], cache=cache)
+        then = metric_values(conn, past_metrics, past, cache=cache) if past else None
+    envs = {f.account_id: env_at(f, at, now.at(0, f)) for f in facts}
     tiered = tier_and_score(rules, envs)
-    history: list[dict[str, Env]] = []
-    for instant in past:
-        past_envs = _envs(facts, instant, past_values[instant])
-        if past_needs_score:
-            tier_and_score(rules, past_envs)
-        history.append(past_envs)
+    history = histories(rules, facts, past, then, past_needs_score)
     results = [
         judge_account(
             rules,
             f.account_id,
             tiered[f.account_id],
             envs[f.account_id],
-            [envs_at[f.account_id] for envs_at in history],
+            history[f.account_id],
             f.active_contract_id,
         )
         for f in facts
@@ -143,17 +88,6 @@ def evaluate_accounts(
         with engine.begin() as conn:
             store_snapshots(conn, evaluation)
     return evaluation
-
-
-def _envs(
-    facts: Sequence[AccountFacts], at: datetime, metrics: Mapping[str, Mapping[str, Value]]
-) -> dict[str, Env]:
-    envs: dict[str, Env] = {}
-    for f in facts:
-        env = f.attribute_values(at)
-        env.update(metrics[f.account_id])
-        envs[f.account_id] = env
-    return envs
 
 
 def evaluate_env(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 from typing import Literal
 
 from monitor.rules.expr import Expr, Value
@@ -50,7 +51,7 @@ def alert_verdict(rule: AlertRule, tier: str, now: Env, history: Sequence[Env]) 
         return Verdict(rule.name, rule.kind, "inactive", _base(rule.severities), rule.name, values)
     needed = checkpoint_days(rule.for_)
     held = 0
-    for env in history[:needed]:
+    for env in islice(history, needed):  # lazily: stops at the first day it failed
         if not rule.when.test(env):
             break
         held += 1

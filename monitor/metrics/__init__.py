@@ -81,7 +81,13 @@ from monitor.metrics.accounts import (
     is_builtin_attribute,
     load_accounts,
 )
-from monitor.metrics.compute import AccountMetrics, compute_metrics, compute_metrics_at
+from monitor.metrics.compute import (
+    AccountMetrics,
+    MetricValues,
+    compute_metrics,
+    compute_metrics_at,
+    metric_values,
+)
 from monitor.metrics.day_cache import DayCache
 
 __all__ = [
@@ -89,8 +95,10 @@ __all__ = [
     "AccountFacts",
     "AccountMetrics",
     "DayCache",
+    "MetricValues",
     "compute_metrics",
     "compute_metrics_at",
     "is_builtin_attribute",
     "load_accounts",
+    "metric_values",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from monitor.metrics.accounts import AccountFacts
 from monitor.metrics.day_cache import DayCache
-from monitor.metrics.evaluate import compile_metrics
+from monitor.metrics.evaluate import Compiled, compile_metrics
 from monitor.metrics.own_day import DaySplit, add_own_day
 from monitor.metrics.plan import TermRegistry
 from monitor.metrics.queries import run_queries
@@ -38,28 +38,48 @@ def compute_metrics_at(
     cache: DayCache | None = None,
 ) -> dict[datetime, AccountMetrics]:
     """Every metric for every account at each of ``instants`` (e.g. T and the ends of
-    the days before).
+    the days before)."""
+    table = metric_values(conn, metrics, instants, cache=cache)
+    return {
+        at: {facts.account_id: table.at(index, facts) for facts in accounts}
+        for index, at in enumerate(instants)
+    }
 
-    1. Compile the metrics into terms (instant-independent, once).
-    2. Compute the terms at every instant (:func:`compute_terms`).
-    3. Per instant and account, evaluate the metrics in order from the term values,
-       the built-in attributes and the metrics before them.
-    """
+
+class MetricValues:
+    """The metrics of every account at some instants, evaluated from the term values
+    when asked for (an evaluation may need only some accounts' at some instants)."""
+
+    def __init__(self, compiled: Compiled, points: Sequence[Instant], values: TermValues) -> None:
+        self._compiled = compiled
+        self._points = points
+        self._values = values
+
+    def at(self, index: int, facts: AccountFacts) -> dict[str, Value]:
+        """Every metric of one account at the ``index``-th instant, in definition order:
+        from the term values, the built-in attributes and the metrics before it."""
+        point = self._points[index]
+        return self._compiled.evaluate(
+            self._values.account(index, facts.account_id),
+            facts.attribute_values(point.at),
+            point.day,
+        )
+
+
+def metric_values(
+    conn: Connection,
+    metrics: Sequence[Metric],
+    instants: Sequence[datetime],
+    *,
+    cache: DayCache | None = None,
+) -> MetricValues:
+    """Compile the metrics into terms (instant-independent, once) and compute the terms
+    at every instant (:func:`compute_terms`); metrics are evaluated on demand."""
     compiled = compile_metrics(metrics)
     points = [Instant.of(index, at) for index, at in enumerate(instants)]
     values = TermValues(compiled.terms.ids, len(points))
     compute_terms(conn, compiled.terms, points, values, cache)
-    return {
-        point.at: {
-            facts.account_id: compiled.evaluate(
-                values.account(point.index, facts.account_id),
-                facts.attribute_values(point.at),
-                point.day,
-            )
-            for facts in accounts
-        }
-        for point in points
-    }
+    return MetricValues(compiled, points, values)
 
 
 def compute_terms(

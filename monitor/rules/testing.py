@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete, select
 from monitor.clock import FixedClock
 from monitor.config import IngestSettings
 from monitor.evaluation import AccountResult, Verdict, evaluate_accounts, evaluate_env
-from monitor.evaluation.run import checkpoints
+from monitor.evaluation.history import checkpoints
 from monitor.evaluation.verdicts import checkpoint_days
 from monitor.ingest.report import ImportReport
 from monitor.metrics.accounts import AccountFacts

@@ -15,7 +15,7 @@ from monitor.cli import app
 from monitor.clock import FixedClock
 from monitor.config import IngestSettings
 from monitor.evaluation import evaluate_accounts
-from monitor.evaluation.run import checkpoint_metrics
+from monitor.evaluation.history import checkpoint_metrics
 from monitor.ingest.events import import_events
 from monitor.rules.loader import load_rules
 from monitor.rules.model import RuleSet

@@ -11,7 +11,8 @@ from metrics_testkit import Ev, add_account, store_events
 from sqlalchemy import Engine
 
 from monitor.evaluation import evaluate_accounts
-from monitor.evaluation.run import Evaluation, checkpoints
+from monitor.evaluation.history import checkpoints
+from monitor.evaluation.run import Evaluation
 from monitor.evaluation.verdicts import Verdict
 from monitor.rules.loader import load_rules
 
