@@ -15,7 +15,7 @@ from datetime import timedelta
 from itertools import islice
 from typing import Literal
 
-from monitor.rules.expr import Expr, Value
+from monitor.rules.expr import Value
 from monitor.rules.model import SEVERITY_RANK, AlertRule, RenewalRule, Severity, SeverityLevel
 
 State = Literal["inactive", "pending", "firing"]
@@ -46,7 +46,7 @@ def checkpoint_days(rule_for: timedelta) -> int:
 def alert_verdict(rule: AlertRule, tier: str, now: Env, history: Sequence[Env]) -> Verdict:
     """The verdict of ``rule`` given the env at T and at the checkpoints (``history``,
     the end of the day before T's first)."""
-    values = _seen(rule.when, rule.severities, now)
+    values = _seen(rule.seen_names, now)
     if tier not in rule.tiers or not rule.when.test(now):
         return Verdict(rule.name, rule.kind, "inactive", _base(rule.severities), rule.name, values)
     needed = checkpoint_days(rule.for_)
@@ -63,7 +63,7 @@ def alert_verdict(rule: AlertRule, tier: str, now: Env, history: Sequence[Env]) 
 def renewal_verdict(rule: RenewalRule, tier: str, contract_id: str | None, now: Env) -> Verdict:
     """Firing when the renewal is within a threshold; keyed by contract and threshold."""
     days = now.get("days_to_renewal")
-    values = _seen(rule.when, rule.severities, now) | {"days_to_renewal": days}
+    values = _seen(rule.seen_names, now) | {"days_to_renewal": days}
     thresholds = rule.thresholds_by_tier.get(tier, rule.thresholds_days)
     inactive = Verdict(rule.name, "renewal", "inactive", _base(rule.severities), rule.name, values)
     if tier not in rule.tiers or not isinstance(days, int | float) or days < 0:
@@ -94,9 +94,5 @@ def _base(levels: Sequence[SeverityLevel]) -> Severity:
     return "info"
 
 
-def _seen(when: Expr | None, levels: Sequence[SeverityLevel], env: Env) -> dict[str, Value]:
-    names: set[str] = set(when.names) if when is not None else set()
-    for level in levels:
-        if level.when is not None:
-            names |= level.when.names
-    return {name: env.get(name) for name in sorted(names)}
+def _seen(names: Sequence[str], env: Env) -> dict[str, Value]:
+    return {name: env.get(name) for name in names}

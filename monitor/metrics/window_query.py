@@ -31,10 +31,11 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     Select,
-    and_,
+    Subquery,
+    case,
+    exists,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -134,35 +135,25 @@ def query_new_users(
     ).subquery("today_rows")
     users = select(today.c.account_id, today.c.user_id).distinct().subquery("today")
     # The rollup's key starts with the day: a list of days (not a range) lets the
-    # database look each (day, account, user) up instead of scanning the days.
-    earlier_days = list(range(day - max(windows), day))
-    per_user = (
-        select(users.c.account_id, users.c.user_id, func.max(user_daily.c.day).label("last"))
-        .select_from(
-            users.outerjoin(
-                user_daily,
-                and_(
-                    user_daily.c.day.in_(earlier_days),
-                    user_daily.c.account_id == users.c.account_id,
-                    user_daily.c.user_id == users.c.user_id,
-                ),
-            )
-        )
-        .group_by(users.c.account_id, users.c.user_id)
-        .subquery("per_user")
-    )
-    dialect = conn.dialect.name
+    # database look each (day, account, user) up by key, and EXISTS stops at the first
+    # day found (a regular user is found at once; only a new one costs every day).
     counts = [
-        aggregate_where(
-            dialect,
-            func.count,
-            literal(1, Integer),
-            [or_(per_user.c["last"].is_(None), per_user.c["last"] < day - w)],
+        func.count(
+            case((~_seen_in(users, list(range(day - w, day))), literal(1, Integer)), else_=None)
         ).label(f"n{n}")
         for n, w in enumerate(windows)
     ]
-    stmt = select(per_user.c.account_id, *counts).group_by(per_user.c.account_id)
+    stmt = select(users.c.account_id, *counts).group_by(users.c.account_id)
     return {row[0]: [int(n) for n in row[1:]] for row in conn.execute(stmt)}
+
+
+def _seen_in(users: Subquery, days: list[int]) -> ColumnElement[bool]:
+    """Whether the user of a ``users`` row was active on any of ``days``."""
+    return exists().where(
+        user_daily.c.day.in_(days),
+        user_daily.c.account_id == users.c.account_id,
+        user_daily.c.user_id == users.c.user_id,
+    )
 
 
 def query_property_terms(

@@ -7,8 +7,10 @@ swaps it in whole (runtime state such as alert lifecycles lives in the store).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Literal
 
 from monitor.rules.expr import Expr
@@ -214,6 +216,11 @@ class AlertRule:
     description: str
     origin: Origin
 
+    @cached_property
+    def seen_names(self) -> tuple[str, ...]:
+        """What its conditions read, sorted: the values each verdict reports."""
+        return condition_names(self.when, self.severities)
+
 
 @dataclass(frozen=True)
 class RenewalRule:
@@ -228,6 +235,20 @@ class RenewalRule:
     summary: str
     description: str
     origin: Origin
+
+    @cached_property
+    def seen_names(self) -> tuple[str, ...]:
+        """What its conditions read, sorted: the values each verdict reports."""
+        return condition_names(self.when, self.severities)
+
+
+def condition_names(when: Expr | None, severities: Sequence[SeverityLevel]) -> tuple[str, ...]:
+    """The names a rule's ``when`` and severity conditions read, sorted."""
+    names: set[str] = set(when.names) if when is not None else set()
+    for level in severities:
+        if level.when is not None:
+            names |= level.when.names
+    return tuple(sorted(names))
 
 
 @dataclass(frozen=True)
